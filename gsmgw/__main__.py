@@ -1,0 +1,5 @@
+"""Allow ``python -m gsmgw``."""
+
+from gsmgw.cli import main
+
+raise SystemExit(main())

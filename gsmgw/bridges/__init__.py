@@ -1,0 +1,1 @@
+"""Bridges from the gateway to the outside world (MQTT)."""

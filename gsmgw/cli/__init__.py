@@ -1,0 +1,61 @@
+"""The ``gsmgw`` command line: argparse, one module per command.
+
+Each command module defines ``configure(parser)`` to add its arguments and
+``async def run(args) -> int`` to do the work; ``main`` runs it with ``asyncio.run``.
+Command modules import heavy dependencies (serial, MQTT, SQLite) inside ``run`` so that
+``gsmgw --version`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import importlib
+import sys
+
+from gsmgw import __version__
+
+#: Command name -> (module, one-line help). The order is the order of ``--help``.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="gsmgw", description="An SMS gateway for USB GSM/LTE modems, bridged to MQTT."
+    )
+    parser.add_argument("--version", action="version", version=f"gsmgw {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: raw AT traffic)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command_parser)
+        command_parser.set_defaults(_module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code (0 ok, 1 failure, 2 usage error)."""
+    import asyncio
+    import logging
+
+    args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(args._module)
+    try:
+        code: int = asyncio.run(module.run(args))
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # `gsmgw inbox --json | head` closes our stdout early; that is not a failure.
+        sys.stderr.close()
+        return EXIT_OK
+    return code

@@ -1,0 +1,1 @@
+"""A simulated modem that speaks AT on a pseudo-terminal."""

@@ -1,0 +1,1 @@
+"""The durable store: outbox, inbox, parts, reports and the publication queue, on SQLite."""
