@@ -16,7 +16,9 @@ import sys
 from gsmgw import __version__
 
 #: Command name -> (module, one-line help). The order is the order of ``--help``.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "pdu": ("gsmgw.cli.pdu", "encode or decode SMS PDUs"),
+}
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
