@@ -60,8 +60,23 @@ class ModemUnavailable(GsmgwError):
     """A modem's port is missing, busy, unplugged or not permitted."""
 
 
+class SimError(GsmgwError):
+    """The SIM needs an operator: missing, PUK-locked, no PIN configured, or the PIN was wrong."""
+
+
 class StoreError(GsmgwError):
     """The database failed (disk full, locked, corrupt)."""
+
+
+class RequestError(GsmgwError):
+    """A send request was refused; ``code`` is one of SPEC.md's reply error codes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        #: ``invalid_json``, ``invalid_request``, ``invalid_number``, ``text_too_long``,
+        #: ``unknown_modem``, ``destination_blocked`` or ``queue_full``.
+        self.code = code
+        self.message = message
 
 
 class ConfigError(GsmgwError):

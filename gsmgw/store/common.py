@@ -1,0 +1,83 @@
+"""What the store's SQL modules share: the writer-thread context, times, and the publication row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
+
+from gsmgw.models import StateEvent
+from gsmgw.store.writer import Transaction
+
+#: QoS of every publication the store queues (SPEC.md: state events and inbox are QoS 1).
+PUBLICATION_QOS = 1
+
+
+@dataclass(slots=True, kw_only=True)
+class Context:
+    """State owned by the writer thread: topics, caches of committed data, wake-up callbacks."""
+
+    #: ``{prefix}/{node}/sms/state`` and ``{prefix}/{node}/inbox``; None queues no publication.
+    state_topic: str | None = None
+    inbox_topic: str | None = None
+    #: Route names -> route pk, for every route row committed so far.
+    routes: dict[tuple[str, ...], int] = field(default_factory=dict)
+    #: Messages in queued, sending or retrying (for ``max_queue``) as of the last commit.
+    pending: int = 0
+    #: Run on the event loop after a commit that made messages claimable / queued publications.
+    wake_work: Callable[[], None] = lambda: None
+    wake_publications: Callable[[], None] = lambda: None
+
+
+def to_ms(moment: datetime) -> int:
+    """Return an aware datetime as integer milliseconds since the epoch."""
+    return round(moment.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    """Return stored milliseconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def maybe_ms(value: int | None) -> datetime | None:
+    """Like ``from_ms``, keeping None."""
+    return None if value is None else from_ms(value)
+
+
+def queue_publication(
+    tx: Transaction,
+    ctx: Context,
+    *,
+    topic: str,
+    payload: bytes,
+    now_ms: int,
+    qos: int = PUBLICATION_QOS,
+    retain: bool = False,
+) -> int:
+    """Insert one publication in the current transaction and wake the bridge after the commit."""
+    cursor = tx.conn.execute(
+        "INSERT INTO publication (topic, payload, qos, retain, created_at) VALUES (?, ?, ?, ?, ?)",
+        (topic, payload, qos, int(retain), now_ms),
+    )
+    tx.notify.append(ctx.wake_publications)
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> StateEvent:
+    """Queue a state event for ``{prefix}/{node}/sms/state`` (when MQTT is on) and return it."""
+    if ctx.state_topic is not None:
+        payload = json.dumps(event.to_json(), separators=(",", ":")).encode()
+        queue_publication(tx, ctx, topic=ctx.state_topic, payload=payload, now_ms=now_ms)
+    return event
+
+
+def adjust_pending(tx: Transaction, ctx: Context, delta: int) -> None:
+    """Change the pending count once the transaction commits."""
+    if delta:
+
+        def apply() -> None:
+            ctx.pending += delta
+
+        tx.committed.append(apply)

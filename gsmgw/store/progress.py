@@ -1,0 +1,259 @@
+"""Per-part progress and the later life of a message: sent, retrying, failed, reports, recovery.
+
+SPEC.md "Guarantees": every part is sent at least once and normally exactly once. ``begin_part``
+commits "this part's PDU may be written" before the dispatcher writes it; ``part_sent`` commits its
+TP-MR. A part found in ``sending`` after a crash or a lost modem has an unknown outcome: it is sent
+again and its message carries ``earlier_outcome_unknown``. Parts with a reference never go again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gsmgw.errors import LocalProtocolError
+from gsmgw.models import (
+    FINAL_STATES,
+    MessageState,
+    OutgoingMessage,
+    PartState,
+    StateEvent,
+    StatusReport,
+)
+from gsmgw.store.common import Context, to_ms
+from gsmgw.store.outbox import change, load, message_row
+from gsmgw.store.writer import Transaction
+
+_S = MessageState
+#: The latest part of (modem, TP-MR) waiting for its report: a seek on ``outbox_part_awaiting``.
+REPORT_SQL = (
+    "SELECT p.message, p.part_no, o.id FROM outbox_part p JOIN outbox o ON o.pk = p.message"
+    " WHERE p.modem = ? AND p.reference = ? AND p.state = 'sent' ORDER BY p.sent_at DESC LIMIT 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMatch:
+    """The outbound part a status report belongs to, and the state event it caused (if any)."""
+
+    message_id: str
+    part_no: int
+    event: StateEvent | None
+
+
+def save_parts(
+    tx: Transaction, message_id: str, parts: Sequence[tuple[str, int]]
+) -> OutgoingMessage:
+    """Store a sending message's encoded parts (PDU hex, TPDU length) unless it has them already."""
+    row = message_row(tx.conn, message_id)
+    if row["state"] != _S.SENDING:
+        raise LocalProtocolError(f"{message_id}: parts are saved while sending, not {row['state']}")
+    if not parts:
+        raise LocalProtocolError(f"{message_id}: a message has at least one part")
+    tx.conn.executemany(
+        "INSERT OR IGNORE INTO outbox_part (message, part_no, pdu, tpdu_length, state)"
+        " VALUES (?, ?, ?, ?, 'pending')",
+        [(row["pk"], number, pdu, length) for number, (pdu, length) in enumerate(parts, 1)],
+    )
+    return load(tx.conn, row["pk"])
+
+
+def begin_part(tx: Transaction, message_id: str, part_no: int, modem: str, now: datetime) -> None:
+    """Record that a part's PDU is about to be written (its outcome is unknown until answered)."""
+    row = message_row(tx.conn, message_id)
+    if row["state"] != _S.SENDING:
+        raise LocalProtocolError(f"{message_id}: not sending but {row['state']}")
+    cursor = tx.conn.execute(
+        "UPDATE outbox_part SET state = 'sending', modem = ?, attempts = attempts + 1"
+        " WHERE message = ? AND part_no = ? AND state IN ('pending', 'sending')",
+        (modem, row["pk"], part_no),
+    )
+    if cursor.rowcount != 1:
+        raise LocalProtocolError(f"{message_id}: part {part_no} is missing or sent already")
+
+
+def part_sent(
+    tx: Transaction,
+    ctx: Context,
+    message_id: str,
+    part_no: int,
+    reference: int,
+    modem: str,
+    now: datetime,
+) -> StateEvent | None:
+    """Record a part's TP-MR; when every part has one the message becomes ``sent``."""
+    row = message_row(tx.conn, message_id)
+    cursor = tx.conn.execute(
+        "UPDATE outbox_part SET state = 'sent', reference = ?, modem = ?, sent_at = ?"
+        " WHERE message = ? AND part_no = ? AND state IN ('pending', 'sending')",
+        (reference, modem, to_ms(now), row["pk"], part_no),
+    )
+    if cursor.rowcount != 1:
+        raise LocalProtocolError(f"{message_id}: part {part_no} is missing or sent already")
+    unsent = tx.conn.execute(
+        "SELECT count(*) FROM outbox_part WHERE message = ? AND reference IS NULL", (row["pk"],)
+    ).fetchone()[0]
+    if unsent or row["state"] != _S.SENDING:
+        return None
+    event = change(tx, ctx, row, _S.SENT, now, modem=modem, error=None)
+    return _settle(tx, ctx, message_id, now) or event
+
+
+def _reset_parts(tx: Transaction, pk: int, outcome_unknown: bool) -> None:
+    """Put parts whose attempt did not finish back to pending (flagged when it may have gone)."""
+    tx.conn.execute(
+        "UPDATE outbox_part SET state = 'pending', outcome_unknown = outcome_unknown OR ?"
+        " WHERE message = ? AND state = 'sending'",
+        (outcome_unknown, pk),
+    )
+
+
+def retry_later(
+    tx: Transaction,
+    ctx: Context,
+    message_id: str,
+    next_attempt_at: datetime,
+    error: str,
+    now: datetime,
+    *,
+    outcome_unknown: bool = False,
+) -> StateEvent:
+    """Try again at ``next_attempt_at`` after a temporary failure (expire if that is too late)."""
+    row = message_row(tx.conn, message_id)
+    _reset_parts(tx, row["pk"], outcome_unknown)
+    expires = row["expires_at"]
+    if expires is not None and to_ms(next_attempt_at) >= expires:
+        return change(tx, ctx, row, _S.EXPIRED, now, error=error, outcome_unknown=outcome_unknown)
+    return change(
+        tx,
+        ctx,
+        row,
+        _S.RETRYING,
+        now,
+        error=error,
+        due=next_attempt_at,
+        outcome_unknown=outcome_unknown,
+    )
+
+
+def fail(tx: Transaction, ctx: Context, message_id: str, error: str, now: datetime) -> StateEvent:
+    """Fail a message: a permanent error, or no attempts left."""
+    row = message_row(tx.conn, message_id)
+    _reset_parts(tx, row["pk"], False)
+    return change(tx, ctx, row, _S.FAILED, now, error=error)
+
+
+def requeue(
+    tx: Transaction,
+    ctx: Context,
+    message_id: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    outcome_unknown: bool = False,
+) -> StateEvent:
+    """Give a sending message back to the queue at once (its modem failed or vanished)."""
+    row = message_row(tx.conn, message_id)
+    _reset_parts(tx, row["pk"], outcome_unknown)
+    return change(tx, ctx, row, _S.QUEUED, now, error=error, outcome_unknown=outcome_unknown)
+
+
+def requeue_in_flight(tx: Transaction, ctx: Context, now: datetime) -> list[StateEvent]:
+    """On start: resolve every message left in ``sending`` by a crash (see the module docstring)."""
+    events = []
+    rows = tx.conn.execute("SELECT id FROM outbox WHERE state = 'sending'").fetchall()
+    for (message_id,) in rows:
+        row = message_row(tx.conn, message_id)
+        in_flight = tx.conn.execute(
+            "SELECT count(*) FROM outbox_part WHERE message = ? AND state = 'sending'", (row["pk"],)
+        ).fetchone()[0]
+        _reset_parts(tx, row["pk"], True)
+        error = "interrupted by a restart"
+        events.append(
+            change(tx, ctx, row, _S.QUEUED, now, error=error, outcome_unknown=in_flight > 0)
+        )
+    return events
+
+
+def match_report(
+    tx: Transaction, ctx: Context, report: StatusReport, now: datetime
+) -> ReportMatch | None:
+    """Apply a status report to the latest sent part of (modem, TP-MR); None when none waits."""
+    row = tx.conn.execute(REPORT_SQL, (report.modem, report.reference)).fetchone()
+    if row is None:
+        return None
+    pk, part_no, message_id = row
+    state = PartState.SENT
+    if report.delivered:
+        state = PartState.DELIVERED
+    elif report.failed:
+        state = PartState.FAILED
+    tx.conn.execute(
+        "UPDATE outbox_part SET state = ?, status = ?, reported_at = ?"
+        " WHERE message = ? AND part_no = ?",
+        (state, report.status, to_ms(now), pk, part_no),
+    )
+    return ReportMatch(message_id, part_no, _settle(tx, ctx, message_id, now))
+
+
+def _settle(tx: Transaction, ctx: Context, message_id: str, now: datetime) -> StateEvent | None:
+    """Make a sent message delivered (every part delivered) or failed (a part failed)."""
+    row = message_row(tx.conn, message_id)
+    if row["state"] != _S.SENT:
+        return None
+    counts = dict(
+        tx.conn.execute(
+            "SELECT state, count(*) FROM outbox_part WHERE message = ? GROUP BY state", (row["pk"],)
+        ).fetchall()
+    )
+    if counts.get(PartState.FAILED):
+        status = tx.conn.execute(
+            "SELECT status FROM outbox_part WHERE message = ? AND state = 'failed' LIMIT 1",
+            (row["pk"],),
+        ).fetchone()[0]
+        return change(tx, ctx, row, _S.FAILED, now, error=f"status report TP-ST {status:#04x}")
+    if set(counts) == {PartState.DELIVERED}:
+        return change(tx, ctx, row, _S.DELIVERED, now)
+    return None
+
+
+def cancel(tx: Transaction, ctx: Context, message_id: str, now: datetime) -> MessageState | None:
+    """Cancel a message that waits (queued or retrying); return its state after, None if unknown."""
+    row = tx.conn.execute("SELECT pk FROM outbox WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return None
+    row = message_row(tx.conn, message_id)
+    state = MessageState(row["state"])
+    if state not in (_S.QUEUED, _S.RETRYING):
+        return state
+    change(tx, ctx, row, _S.CANCELLED, now, error="cancelled")
+    return _S.CANCELLED
+
+
+def retry(tx: Transaction, ctx: Context, message_id: str, now: datetime) -> MessageState | None:
+    """Send a failed, expired or cancelled message again (or a retrying one now); None if unknown.
+
+    Parts the network accepted and did not report failed are not sent again; ``valid_for`` no
+    longer applies, since an operator asked for it.
+    """
+    if tx.conn.execute("SELECT 1 FROM outbox WHERE id = ?", (message_id,)).fetchone() is None:
+        return None
+    row = message_row(tx.conn, message_id)
+    state = MessageState(row["state"])
+    if state is _S.RETRYING:
+        tx.conn.execute(
+            "UPDATE outbox SET lane = 1, due_at = ? WHERE pk = ?", (to_ms(now), row["pk"])
+        )
+        tx.notify.append(ctx.wake_work)
+        return state
+    if state not in FINAL_STATES - {_S.DELIVERED}:
+        return state
+    tx.conn.execute(
+        "UPDATE outbox_part SET state = 'pending', reference = NULL, sent_at = NULL"
+        " WHERE message = ? AND state IN ('failed', 'sending')",
+        (row["pk"],),
+    )
+    tx.conn.execute("UPDATE outbox SET expires_at = NULL, attempts = 0 WHERE pk = ?", (row["pk"],))
+    change(tx, ctx, row, _S.QUEUED, now, error=None)
+    return _S.QUEUED

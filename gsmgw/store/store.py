@@ -1,0 +1,374 @@
+"""``Store``: the asyncio face of the durable store; ``StoreReader``: read-only access for the CLI.
+
+Every ``Store`` method runs in the one writer thread (``writer.py``) and returns only after the
+transaction holding it has committed, so whatever a caller hears about has happened durably. State
+changes of outbound messages and completed inbound messages queue their MQTT publication in that
+same transaction (when the store was given topics), so no event is lost between the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+import sqlite3
+from types import TracebackType
+from typing import Self, TypeVar
+
+from gsmgw.models import (
+    InboundPart,
+    IncomingMessage,
+    MessageState,
+    OutgoingMessage,
+    SendRequest,
+    StateEvent,
+    StatusReport,
+    utc_now,
+)
+from gsmgw.store import inbox, outbox, progress, queries
+from gsmgw.store.common import Context, queue_publication, to_ms
+from gsmgw.store.inbox import InboundResult
+from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
+from gsmgw.store.progress import ReportMatch
+from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
+from gsmgw.store.schema import connect_reader, map_errors
+from gsmgw.store.writer import Transaction, Writer
+
+T = TypeVar("T")
+
+#: Which routes (tuples of modem ids / group names; () is "any modem") a modem may serve.
+#: Called in the writer thread: it must be a pure function of immutable data.
+RouteFilter = Callable[[tuple[str, ...]], bool]
+
+
+class Store:
+    """The outbox, inbox, opt-out list and publication queue in one SQLite file.
+
+    Use ``async with Store(path, ...) as store:`` (or ``await store.open()`` / ``close()``).
+    ``work_added`` is set after a commit that made a message claimable; ``publications_added``
+    after one that queued a publication. Consumers clear them before looking for more.
+    """
+
+    def __init__(
+        self, path: str | Path, *, state_topic: str | None = None, inbox_topic: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.work_added = asyncio.Event()
+        self.publications_added = asyncio.Event()
+        self._ctx = Context(
+            state_topic=state_topic,
+            inbox_topic=inbox_topic,
+            wake_work=self.work_added.set,
+            wake_publications=self.publications_added.set,
+        )
+        self._writer = Writer(self.path)
+
+    async def open(self) -> None:
+        """Open (create, migrate) the database and start the writer thread; raise ``StoreError``."""
+        await self._writer.start(self._load)
+
+    def _load(self, conn: sqlite3.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        self._ctx.routes = outbox.load_routes(conn)
+        self._ctx.pending = outbox.count_pending(conn)
+
+    async def close(self) -> None:
+        """Commit what is queued and close the database."""
+        await self._writer.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def commits(self) -> int:
+        """Return how many transactions the writer committed (each is one fsync)."""
+        return self._writer.commits
+
+    @property
+    def pending(self) -> int:
+        """Return how many messages are queued, sending or retrying (as of the last commit)."""
+        return self._ctx.pending
+
+    # --- outbox -------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        requests: Sequence[SendRequest],
+        *,
+        policy: EnqueuePolicy | None = None,
+        now: datetime | None = None,
+    ) -> list[EnqueueResult]:
+        """Store requests as ``queued``, one message per recipient, all in one transaction.
+
+        Idempotent on the message id: an id stored before returns its existing state with
+        ``created=False``. A request without id gets a fresh one. ``policy`` applies rules
+        (priority, allowed modems), allow-lists, the opt-out list for ``marketing``, the
+        per-destination limit and ``max_queue``; a refusal is a result with ``error`` set.
+        """
+        moment, rules = now or utc_now(), policy or EnqueuePolicy()
+        return await self._run(lambda tx: outbox.enqueue(tx, self._ctx, requests, rules, moment))
+
+    async def claim_next(
+        self, modem: str, *, serves: RouteFilter | None = None, now: datetime | None = None
+    ) -> OutgoingMessage | None:
+        """Take the best due message ``modem`` may send and mark it ``sending``.
+
+        Best is highest priority, then oldest; only messages whose ``send_at`` and next attempt
+        have come, not expired (those are expired on the way), on a route ``serves`` accepts
+        (None: every route). The result carries its parts once ``save_parts`` stored them, and
+        its ``concat_ref``, fixed at the first claim, for the encoder.
+        """
+        moment = now or utc_now()
+        return await self._run(lambda tx: outbox.claim(tx, self._ctx, modem, serves, moment))
+
+    async def save_parts(
+        self, message_id: str, parts: Sequence[tuple[str, int]]
+    ) -> OutgoingMessage:
+        """Store a sending message's encoding: (PDU hex, TPDU length) per part, in order."""
+        return await self._run(lambda tx: progress.save_parts(tx, message_id, parts))
+
+    async def begin_part(
+        self, message_id: str, part_no: int, modem: str, *, now: datetime | None = None
+    ) -> None:
+        """Record, before the PDU is written, that a part's attempt starts."""
+        moment = now or utc_now()
+        await self._run(lambda tx: progress.begin_part(tx, message_id, part_no, modem, moment))
+
+    async def record_part_sent(
+        self,
+        message_id: str,
+        part_no: int,
+        reference: int,
+        modem: str,
+        *,
+        now: datetime | None = None,
+    ) -> StateEvent | None:
+        """Record a part's TP-MR; return the ``sent`` event once every part has one."""
+        moment = now or utc_now()
+        return await self._run(
+            lambda tx: progress.part_sent(
+                tx, self._ctx, message_id, part_no, reference, modem, moment
+            )
+        )
+
+    async def mark_retrying(
+        self,
+        message_id: str,
+        *,
+        next_attempt_at: datetime,
+        error: str,
+        outcome_unknown: bool = False,
+        now: datetime | None = None,
+    ) -> StateEvent:
+        """Schedule another attempt after a temporary error (``expired`` if past ``valid_for``).
+
+        ``outcome_unknown``: the part in flight may have gone out (the modem vanished after the
+        PDU was written); its resend is then flagged ``earlier_outcome_unknown``.
+        """
+        moment, unknown = now or utc_now(), outcome_unknown
+        return await self._run(
+            lambda tx: progress.retry_later(
+                tx, self._ctx, message_id, next_attempt_at, error, moment, outcome_unknown=unknown
+            )
+        )
+
+    async def mark_failed(
+        self, message_id: str, *, error: str, now: datetime | None = None
+    ) -> StateEvent:
+        """Fail a message for good (permanent error, or no attempts left)."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.fail(tx, self._ctx, message_id, error, moment))
+
+    async def requeue(
+        self,
+        message_id: str,
+        *,
+        error: str | None = None,
+        outcome_unknown: bool = False,
+        now: datetime | None = None,
+    ) -> StateEvent:
+        """Give a sending message back to the queue now (failover: its modem went away)."""
+        moment = now or utc_now()
+        return await self._run(
+            lambda tx: progress.requeue(
+                tx, self._ctx, message_id, moment, error=error, outcome_unknown=outcome_unknown
+            )
+        )
+
+    async def requeue_in_flight(self, *, now: datetime | None = None) -> list[StateEvent]:
+        """On start, put messages a crash left in ``sending`` back in the queue."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.requeue_in_flight(tx, self._ctx, moment))
+
+    async def expire_due(self, *, now: datetime | None = None) -> list[StateEvent]:
+        """Expire waiting messages past their ``valid_for`` (``claim_next`` does it too)."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: outbox.expire_due(tx, self._ctx, moment))
+
+    async def next_due_at(self) -> datetime | None:
+        """Return when the earliest scheduled or retrying message becomes due (None: none)."""
+        return await self._run(lambda tx: outbox.next_due(tx.conn))
+
+    async def match_status_report(
+        self, report: StatusReport, *, now: datetime | None = None
+    ) -> ReportMatch | None:
+        """Apply a status report to its part (by modem and TP-MR); None when nothing matches."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.match_report(tx, self._ctx, report, moment))
+
+    async def cancel(self, message_id: str, *, now: datetime | None = None) -> MessageState | None:
+        """Cancel a queued or retrying message; return its state after (None: no such id)."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.cancel(tx, self._ctx, message_id, moment))
+
+    async def retry(self, message_id: str, *, now: datetime | None = None) -> MessageState | None:
+        """Send a failed, expired or cancelled message again; return its state after."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.retry(tx, self._ctx, message_id, moment))
+
+    async def get_message(self, message_id: str) -> OutgoingMessage | None:
+        """Return one outbound message with its parts."""
+        return await self._run(lambda tx: outbox.find(tx.conn, message_id))
+
+    # --- inbox --------------------------------------------------------------------------------
+
+    async def store_incoming_part(
+        self, modem: str, part: InboundPart, *, now: datetime | None = None
+    ) -> InboundResult:
+        """Store a received part durably; return the message it completes (then published)."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: inbox.store_part(tx, self._ctx, modem, part, moment))
+
+    async def flush_incomplete(
+        self, *, older_than: float, now: datetime | None = None
+    ) -> list[IncomingMessage]:
+        """Deliver sets waiting longer than ``older_than`` seconds as incomplete messages."""
+        moment = now or utc_now()
+        before = moment - timedelta(seconds=older_than)
+        return await self._run(lambda tx: inbox.flush_incomplete(tx, self._ctx, before, moment))
+
+    # --- publications -------------------------------------------------------------------------
+
+    async def enqueue_publication(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> int:
+        """Queue a publication of its own; return its id."""
+        now_ms = to_ms(utc_now())
+        return await self._run(
+            lambda tx: queue_publication(
+                tx, self._ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain
+            )
+        )
+
+    async def next_publications(self, limit: int = 100, *, after: int = 0) -> list[Publication]:
+        """Return up to ``limit`` queued publications with an id above ``after``, oldest first."""
+        return await self._run(lambda tx: queries.next_publications(tx.conn, limit, after))
+
+    async def ack_publication(self, publication_id: int) -> bool:
+        """Drop a publication the broker acknowledged; False if it was gone already."""
+        return await self._run(lambda tx: queries.ack_publication(tx.conn, publication_id))
+
+    # --- opt-out, counters, listings ----------------------------------------------------------
+
+    async def opt_out_add(self, number: str, *, source: str = "cli") -> bool:
+        """Put a number on the opt-out list; False if it was on it."""
+        now = utc_now()
+        return await self._run(lambda tx: queries.opt_out_add(tx.conn, number, source, now))
+
+    async def opt_out_remove(self, number: str) -> bool:
+        """Take a number off the opt-out list; False if it was not on it."""
+        return await self._run(lambda tx: queries.opt_out_remove(tx.conn, number))
+
+    async def opt_out_contains(self, number: str) -> bool:
+        """Return True when a number is on the opt-out list."""
+        return await self._run(lambda tx: queries.opt_out_contains(tx.conn, number))
+
+    async def opt_out_list(self, limit: int = 100, *, after: str = "") -> list[OptOutEntry]:
+        """Return numbers on the opt-out list, sorted, after ``after``."""
+        return await self._run(lambda tx: queries.opt_out_list(tx.conn, limit, after))
+
+    async def sent_parts_since(self, modem: str, since: datetime) -> int:
+        """Count the parts ``modem`` sent since ``since``."""
+        return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
+
+    async def state_counts(self) -> dict[MessageState, int]:
+        """Count outbound messages per state."""
+        return await self._run(lambda tx: queries.state_counts(tx.conn))
+
+    async def _run(self, job: Callable[[Transaction], T]) -> T:
+        return await self._writer.submit(job)
+
+
+class StoreReader:
+    """Read-only access for the CLI; safe while the daemon writes (WAL readers do not block)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = connect_reader(self.path)
+        self._conn.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def list_outbox(
+        self,
+        *,
+        state: MessageState | None = None,
+        to: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[OutgoingMessage]:
+        """Return outbound messages newest first; page on with ``before=last.seq``."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.list_outbox(self._conn, state=state, to=to, limit=limit, before=before)
+
+    def show_outbox(self, message_id: str) -> OutgoingMessage | None:
+        """Return one outbound message with its parts."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.show_outbox(self._conn, message_id)
+
+    def list_inbox(
+        self,
+        *,
+        sender: str | None = None,
+        modem: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> list[IncomingMessage]:
+        """Return inbound messages newest first, or oldest first after ``after`` (export)."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.list_inbox(
+                self._conn, sender=sender, modem=modem, limit=limit, before=before, after=after
+            )
+
+    def show_inbox(self, message_id: str) -> tuple[IncomingMessage, list[InboundRawPart]] | None:
+        """Return one inbound message with its raw parts."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.show_inbox(self._conn, message_id)
+
+    def opt_out_list(self, limit: int = 100, *, after: str = "") -> list[OptOutEntry]:
+        """Return numbers on the opt-out list, sorted, after ``after``."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.opt_out_list(self._conn, limit, after)
+
+    def state_counts(self) -> dict[MessageState, int]:
+        """Count outbound messages per state."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.state_counts(self._conn)
