@@ -1,0 +1,78 @@
+"""What the bridges need from the gateway's core: the seam the daemon implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gsmgw.errors import LocalProtocolError, RequestError
+from gsmgw.models import MessageState, SendRequest
+
+__all__ = ["Core", "Publication", "SubmitResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """One message of a request: its state (``queued`` or an earlier one's), or its refusal."""
+
+    id: str
+    state: MessageState | None
+    error: RequestError | None = None
+
+    def __post_init__(self) -> None:
+        if (self.state is None) == (self.error is None):
+            raise LocalProtocolError("a submit result has a state or an error, not both")
+
+
+class Publication(Protocol):
+    """One entry of the store's publication queue."""
+
+    @property
+    def id(self) -> int:
+        """The queue's key, given back to `Core.ack_publication`."""
+
+    @property
+    def topic(self) -> str:
+        """The whole topic: ``Topics.inbox``, ``Topics.state`` or ``Topics.modem(modem_id)``."""
+
+    @property
+    def payload(self) -> bytes:
+        """The JSON payload, UTF-8."""
+
+    @property
+    def retain(self) -> bool:
+        """True for the retained modem state."""
+
+
+class Core(Protocol):
+    """The core as the bridges see it (implemented by the daemon over store and dispatcher)."""
+
+    async def submit(self, request: SendRequest) -> Sequence[SubmitResult]:
+        """Commit one message per recipient durably, then return them (in ``to`` order).
+
+        A recipient refused on its own (opted out, say) comes back with ``error`` set.
+
+        Raises:
+            RequestError: ``queue_full``, ``destination_blocked``, ``unknown_modem``,
+                ``invalid_number`` or ``text_too_long``.
+            GsmgwError: the store failed (the request is answered ``internal_error``).
+        """
+
+    async def ussd(self, modem: str, code: str) -> str:
+        """Run a USSD code on a modem and return the network's answer.
+
+        Raises:
+            RequestError: ``unknown_modem``.
+            GsmgwError: the modem failed or timed out (answered ``ussd_failed``).
+        """
+
+    async def next_publications(self, limit: int) -> Sequence[Publication]:
+        """Wait until something is to be published; return up to ``limit``, oldest first.
+
+        Returns the oldest entries not yet acknowledged, including ones returned before:
+        after a lost connection the bridge publishes them again.
+        """
+
+    async def ack_publication(self, publication_id: int) -> None:
+        """Mark one entry published (the broker acknowledged it); it is not returned again."""

@@ -1,0 +1,164 @@
+"""Home Assistant MQTT discovery payloads, checked against the documented schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from gsmgw import __version__
+from gsmgw.bridges.discovery import (
+    SENSORS,
+    STATUS_TOPIC,
+    Announcer,
+    ModemDescription,
+    discovery_messages,
+)
+from gsmgw.bridges.topics import Topics
+from gsmgw.mosquitto import Mosquitto
+
+if TYPE_CHECKING:
+    from tests.bridges.conftest import BridgeFactory, Users
+
+# https://www.home-assistant.io/integrations/mqtt/#discovery-topic
+TOPIC = re.compile(r"homeassistant/(sensor|notify)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config")
+COMMON_KEYS = {
+    "availability", "availability_mode", "availability_template", "availability_topic",
+    "device", "enabled_by_default", "encoding", "entity_category", "icon",
+    "json_attributes_template", "json_attributes_topic", "name", "object_id", "origin",
+    "payload_available", "payload_not_available", "qos", "unique_id", "platform",
+    "default_entity_id",
+}  # fmt: skip
+# https://www.home-assistant.io/integrations/sensor.mqtt/#configuration-variables
+SENSOR_KEYS = COMMON_KEYS | {
+    "device_class", "entity_picture", "expire_after", "force_update", "last_reset_value_template",
+    "options", "state_class", "state_topic", "suggested_display_precision",
+    "unit_of_measurement", "value_template",
+}  # fmt: skip
+# https://www.home-assistant.io/integrations/notify.mqtt/#configuration-variables
+NOTIFY_KEYS = COMMON_KEYS | {"command_template", "command_topic", "retain"}
+REQUIRED = {"sensor": {"state_topic"}, "notify": {"command_topic"}}
+DEVICE_KEYS = {
+    "configuration_url", "connections", "hw_version", "identifiers", "manufacturer", "model",
+    "model_id", "name", "serial_number", "suggested_area", "sw_version", "via_device",
+}  # fmt: skip
+# https://developers.home-assistant.io/docs/core/entity/sensor/#available-state-classes
+STATE_CLASSES = {"measurement", "total", "total_increasing"}
+TOPICS = Topics("gsmgw", "pi-shed")
+MODEM = ModemDescription("sim1", "SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H", "LE20B04SIM7600M22")
+
+
+def configs(modem: ModemDescription = MODEM) -> list[tuple[str, dict[str, object]]]:
+    return [(topic, json.loads(payload)) for topic, payload in discovery_messages(TOPICS, modem)]
+
+
+def test_topics_and_keys_follow_the_schema() -> None:
+    found = configs()
+    components = [TOPIC.fullmatch(topic) for topic, _ in found]
+    assert all(components)
+    for match, (_, config) in zip(components, found, strict=True):
+        assert match is not None
+        component = match.group(1)
+        assert REQUIRED[component] <= set(config)
+        assert set(config) <= (SENSOR_KEYS if component == "sensor" else NOTIFY_KEYS)
+        assert config["availability_topic"] == "gsmgw/pi-shed/availability"
+        assert (config["payload_available"], config["payload_not_available"]) == (
+            "online",
+            "offline",
+        )
+        assert config.get("state_class", "measurement") in STATE_CLASSES
+        assert config.get("entity_category", "diagnostic") in {"diagnostic", "config"}
+    unique_ids = [config["unique_id"] for _, config in found]
+    assert len(set(unique_ids)) == len(unique_ids) == len(SENSORS) + 1
+    assert len({topic for topic, _ in found}) == len(found)
+
+
+def test_one_device_per_modem() -> None:
+    devices = [config["device"] for _, config in configs()]
+    assert all(device == devices[0] for device in devices)
+    device = devices[0]
+    assert isinstance(device, dict)
+    assert set(device) <= DEVICE_KEYS
+    assert device == {
+        "identifiers": ["gsmgw_pi-shed_sim1"],
+        "name": "gsmgw pi-shed sim1",
+        "manufacturer": "SIMCOM INCORPORATED",
+        "model": "SIMCOM_SIM7600E-H",
+        "sw_version": "LE20B04SIM7600M22",
+    }
+    other = configs(ModemDescription("sim2"))[0][1]["device"]
+    assert isinstance(other, dict)
+    assert other["identifiers"] == ["gsmgw_pi-shed_sim2"]
+    assert (other["manufacturer"], other["sw_version"]) == ("gsmgw", __version__)
+
+
+@pytest.mark.parametrize(
+    ("key", "device_class", "unit"),
+    [("signal", "signal_strength", "dBm"), ("queue_depth", None, "messages")],
+)
+def test_sensors_read_the_retained_modem_state(
+    key: str, device_class: str | None, unit: str
+) -> None:
+    by_id = {config["unique_id"]: config for _, config in configs()}
+    sensor = by_id[f"gsmgw_pi-shed_sim1_{key}"]
+    assert sensor["state_topic"] == "gsmgw/pi-shed/modem/sim1"
+    assert sensor["value_template"] == f"{{{{ value_json.{key} }}}}"
+    assert sensor.get("device_class") == device_class
+    assert sensor["unit_of_measurement"] == unit
+
+
+def test_every_asked_for_sensor_exists() -> None:
+    keys = {sensor.key for sensor in SENSORS}
+    wanted = {"signal", "operator", "registration", "queue_depth", "sent_today", "last_error"}
+    assert wanted <= keys
+
+
+def test_notify_sends_a_request_for_this_modem() -> None:
+    [(topic, notify)] = [(t, c) for t, c in configs() if "/notify/" in t]
+    assert topic == "homeassistant/notify/gsmgw_pi-shed/sim1_send/config"
+    assert notify["command_topic"] == "gsmgw/pi-shed/send"
+    template = notify["command_template"]
+    assert isinstance(template, str)
+    assert "value.split(':', 1)" in template
+    assert "'modem': \"sim1\"" in template
+    assert template.endswith("| tojson }}")
+
+
+def test_identity_is_read_leniently() -> None:
+    state = {"manufacturer": "Quectel", "model": 7, "revision": ""}
+    assert ModemDescription.from_state("q", state) == ModemDescription("q", "Quectel")
+
+
+def test_announcer_announces_once_per_identity_and_connection() -> None:
+    announcer = Announcer(TOPICS)
+    state = json.dumps({"state": "ready", "manufacturer": "Quectel"}).encode()
+    assert announcer.pending("sim1", state)
+    announcer.announced("sim1")
+    assert announcer.pending("sim1", state) == []
+    assert announcer.pending("sim1", b"{not json") != []  # identity changed: announce again
+    announcer.announced("sim1")
+    announcer.reset()
+    assert announcer.pending("sim1", b"{not json") != []
+    assert [modem for modem, _ in announcer.everything()] == ["sim1"]
+
+
+async def test_bridge_announces_modems_and_again_when_home_assistant_restarts(
+    mosquitto: Mosquitto, bridges: BridgeFactory, users: Users
+) -> None:
+    running = await bridges.start(mosquitto, discovery=True)
+    node_id = f"gsmgw_{running.topics.node}"
+    user = await users(mosquitto)
+    await user.subscribe(f"homeassistant/+/{node_id}/#")
+    await running.core.enqueue(
+        running.topics.modem("sim1"), {"state": "ready", "model": "EC25"}, retain=True
+    )
+    announced = [await user.receive() for _ in range(len(SENSORS) + 1)]
+    assert all(message.retain is False for message in announced)  # live, not from the store
+    assert {m.topic.value.split("/")[1] for m in announced} == {"sensor", "notify"}
+    await user.client.publish(STATUS_TOPIC, b"online", qos=1)
+    again = [await user.receive() for _ in range(len(SENSORS) + 1)]
+    assert {m.topic.value for m in again} == {m.topic.value for m in announced}
+    for message in announced:  # clear the retained configs of this test's node
+        await user.client.publish(message.topic.value, b"", qos=1, retain=True)
