@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gsmgw.mosquitto import Mosquitto
 
 if TYPE_CHECKING:
+    from gsmgw.sim import PtyModem
     from gsmgw.store import Store
 
 #: The shared regression corpus (real PDUs and AT transcripts); tests/data holds a copy.
@@ -37,6 +38,38 @@ def private_mosquitto() -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.cleanup()
+
+
+# --- Simulated modems (helper "sim") -----------------------------------------------------------
+
+SimModemFactory = Callable[..., Awaitable["PtyModem"]]
+
+
+@pytest.fixture
+async def make_sim_modem() -> AsyncIterator[SimModemFactory]:
+    """Return a factory of started simulated modems on ptys, e.g. ``await make("quectel")``.
+
+    Keyword arguments are :class:`gsmgw.sim.Knobs` fields, plus ``link`` (a symlink path)
+    and ``name``. Every modem is stopped after the test, as are ``sim:NAME`` modems.
+    """
+    from gsmgw.sim import Knobs, PtyModem, stop_sims
+
+    started: list[PtyModem] = []
+
+    async def make(
+        profile: str = "generic", *, link: Path | None = None, name: str = "sim", **knobs: Any
+    ) -> PtyModem:
+        modem = PtyModem(profile=profile, knobs=Knobs(**knobs), link=link, name=name)
+        await modem.start()
+        started.append(modem)
+        return modem
+
+    try:
+        yield make
+    finally:
+        for modem in started:
+            await modem.stop()
+        await stop_sims()
 
 
 # --- Durable store (helper "store") -------------------------------------------------------------

@@ -1,1 +1,67 @@
 """AT command codec after 3GPP TS 27.007 and 27.005: bytes <-> events. Pure: no I/O, no asyncio."""
+
+from gsmgw.at.codec import AtCodec, CodecState
+from gsmgw.at.codes import ErrorCode, ErrorKind, is_temporary, lookup
+from gsmgw.at.commands import Command
+from gsmgw.at.events import (
+    NEED_DATA,
+    Event,
+    FinalResult,
+    Garbage,
+    InfoLine,
+    MessageDelivered,
+    NewMessageIndication,
+    Prompt,
+    RegistrationChanged,
+    ResultKind,
+    Ring,
+    SignalChanged,
+    StatusReportDelivered,
+    StatusReportIndication,
+    StorageFull,
+    UnknownUrc,
+    Urc,
+    UssdReceived,
+)
+from gsmgw.at.values import (
+    AccessTechnology,
+    Registration,
+    RegistrationKind,
+    RegistrationState,
+    SignalQuality,
+    UssdResponse,
+)
+
+__all__ = [
+    "NEED_DATA",
+    "AccessTechnology",
+    "AtCodec",
+    "CodecState",
+    "Command",
+    "ErrorCode",
+    "ErrorKind",
+    "Event",
+    "FinalResult",
+    "Garbage",
+    "InfoLine",
+    "MessageDelivered",
+    "NewMessageIndication",
+    "Prompt",
+    "Registration",
+    "RegistrationChanged",
+    "RegistrationKind",
+    "RegistrationState",
+    "ResultKind",
+    "Ring",
+    "SignalChanged",
+    "SignalQuality",
+    "StatusReportDelivered",
+    "StatusReportIndication",
+    "StorageFull",
+    "UnknownUrc",
+    "Urc",
+    "UssdReceived",
+    "UssdResponse",
+    "is_temporary",
+    "lookup",
+]

@@ -17,7 +17,28 @@ from gsmgw import __version__
 
 #: Command name -> (module, one-line help). The order is the order of ``--help``.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("gsmgw.cli.run", "the daemon"),
+    "status": ("gsmgw.cli.status", "the running daemon: modems, queue depths, rates, last errors"),
+    "outbox": ("gsmgw.cli.outbox", "outbound messages: list, show, retry, cancel"),
+    "inbox": ("gsmgw.cli.inbox", "inbound messages: list, show, export as JSON lines"),
+    "optout": ("gsmgw.cli.optout", "list, add, remove numbers on the opt-out list"),
     "pdu": ("gsmgw.cli.pdu", "encode or decode SMS PDUs"),
+    "at": ("gsmgw.cli.at", "raw AT commands, or an interactive AT terminal without COMMAND"),
+    "probe": (
+        "gsmgw.cli.probe",
+        "identify one modem: maker, model, IMEI, SIM, PIN state, operator, registration, signal",
+    ),
+    "scan": ("gsmgw.cli.scan", "find modems on this machine's serial ports and say what each is"),
+    "send": ("gsmgw.cli.send", "send an SMS (--port PORT: straight to a modem)"),
+    "ussd": ("gsmgw.cli.ussd", "a USSD request (balance, top-up)"),
+    "simulate": (
+        "gsmgw.cli.simulate",
+        "a simulated modem on a pseudo-terminal, for testing any SMS software",
+    ),
+    "doctor": (
+        "gsmgw.cli.doctor",
+        "checks: permissions, ModemManager holding a port, broker reachable, SIM state",
+    ),
 }
 
 EXIT_OK = 0

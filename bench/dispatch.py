@@ -1,0 +1,266 @@
+"""Dispatch speed and memory of ``gsmgw run`` on simulated modems (issue 5's figures).
+
+    python bench/dispatch.py            # a 1,000,000 backlog (a few minutes)
+    python bench/dispatch.py --quick    # a 100,000 backlog (under a minute)
+    python bench/dispatch.py --json     # one JSON object instead of the table
+
+The daemon runs as a subprocess (``python -m gsmgw run``) on simulated modems that live in this
+process on pseudo-terminals (the daemon opens them by symlink). Messages go in through the
+control socket, as ``gsmgw send`` puts them; a message counts as dispatched when its AT+CMGS
+reaches the simulated modem. Figures:
+
+- idle latency: from the request leaving this process to AT+CMGS at an idle modem;
+- throughput: messages per second through 4 zero-delay modems, durably recorded per part;
+- utilisation_2s: the share of the theoretical rate (4 modems / 2 s) reached with 2 s sends;
+- backlog: dispatch rate and daemon memory (RSS) with few and with N queued messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
+import json
+from pathlib import Path
+import statistics
+import sys
+import tempfile
+import time
+
+from gsmgw.control import ControlError, request
+from gsmgw.models import MessageState, SendRequest
+from gsmgw.sim import Knobs, PtyModem
+from gsmgw.store import Store, StoreReader
+
+NUMBER = "+491701234567"
+FILL_CHUNK = 20_000
+START_TIMEOUT = 60.0
+
+
+class Node:
+    """A ``gsmgw run`` subprocess on ``count`` simulated modems of this process."""
+
+    def __init__(self, folder: Path, count: int, send_delay: float) -> None:
+        self.folder = folder
+        self.count = count
+        self.send_delay = send_delay
+        self.sims: list[PtyModem] = []
+        self.cmgs_times: list[float] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self.control = str(folder / "c.sock")
+        self.database = folder / "gsmgw.db"
+
+    def write_config(self) -> Path:
+        modems = "".join(
+            f"[[modem]]\nid = 'b{n}'\nport = '{self.folder / f'b{n}.tty'}'\n"
+            for n in range(self.count)
+        )
+        path = self.folder / "gsmgw.toml"
+        path.write_text(
+            "[gateway]\nnode = 'bench'\ndatabase = 'gsmgw.db'\ncontrol = 'c.sock'\n"
+            f"max_queue = 2000000\n[mqtt]\nurl = ''\n{modems}",
+            encoding="utf-8",
+        )
+        return path
+
+    async def start(self) -> None:
+        for n in range(self.count):
+            pty = PtyModem(
+                knobs=Knobs(send_delay=self.send_delay, capacity=50),
+                link=self.folder / f"b{n}.tty",
+                name=f"b{n}",
+            )
+            await pty.start()
+            _watch_cmgs(pty, self.cmgs_times.append)
+            self.sims.append(pty)
+        log = (self.folder / "daemon.log").open("ab")
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "gsmgw", "run", "-c", str(self.write_config())),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        finally:
+            log.close()
+        async with asyncio.timeout(START_TIMEOUT):
+            while not await self._all_ready():  # noqa: ASYNC110 - asks the daemon itself
+                await asyncio.sleep(0.05)
+
+    async def _all_ready(self) -> bool:
+        try:
+            status = await request(self.control, "status")
+        except ControlError:
+            return False
+        return all(modem.get("ready") for modem in status["modems"])
+
+    def accepted(self) -> int:
+        return sum(len(pty.sim.sent) for pty in self.sims)
+
+    def rss_mb(self) -> float:
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 60)
+        for pty in self.sims:
+            await pty.stop()
+
+
+def _watch_cmgs(pty: PtyModem, record: Callable[[float], None]) -> None:
+    """Note the moment each AT+CMGS reaches the simulated modem (instrumentation only)."""
+    feed = pty.sim.feed
+
+    def feed_and_note(data: bytes) -> None:
+        if b"AT+CMGS=" in data:
+            record(time.perf_counter())
+        feed(data)
+
+    pty.sim.feed = feed_and_note  # type: ignore[method-assign]
+
+
+@contextlib.asynccontextmanager
+async def node(count: int, send_delay: float, backlog: int = 0) -> AsyncIterator[Node]:
+    with tempfile.TemporaryDirectory(prefix="gsmgw-bench-") as folder:
+        running = Node(Path(folder), count, send_delay)
+        if backlog:
+            await fill(running.database, backlog)
+        try:
+            await running.start()
+            yield running
+        finally:
+            await running.stop()
+
+
+async def until(check: Callable[[], bool], interval: float) -> None:
+    """Poll a counter of the simulated modems (they live in this process) until ``check()``."""
+    while not check():  # noqa: ASYNC110 - the simulator's counters have no event to wait on
+        await asyncio.sleep(interval)
+
+
+async def fill(database: Path, count: int) -> None:
+    """Queue ``count`` messages before the daemon starts (one transaction per chunk)."""
+    async with Store(database) as store:
+        for start in range(0, count, FILL_CHUNK):
+            size = min(FILL_CHUNK, count - start)
+            numbers = tuple(f"+4917{n:08d}" for n in range(start, start + size))
+            await store.enqueue([SendRequest(to=numbers, text="backlog", to_list=True)])
+
+
+async def idle_latency(samples: int) -> list[float]:
+    """Milliseconds from the send request to AT+CMGS, one message at a time."""
+    latencies = []
+    async with node(1, 0.0) as running:
+        for n in range(samples):
+            before = len(running.cmgs_times)
+            start = time.perf_counter()
+            await request(running.control, "send", request={"to": NUMBER, "text": f"l{n}"})
+            await until(lambda b=before: len(running.cmgs_times) > b, 0.0005)  # type: ignore[misc]
+            latencies.append((running.cmgs_times[before] - start) * 1000)
+            await until(lambda k=n: running.accepted() > k, 0.001)  # type: ignore[misc]
+    return latencies
+
+
+async def throughput(count: int) -> float:
+    """Messages per second through 4 zero-delay modems, from first request to last answer."""
+    async with node(4, 0.0) as running:
+        numbers = [f"+4917{n:08d}" for n in range(count)]
+        start = time.perf_counter()
+        for first in range(0, count, 1000):
+            await request(
+                running.control, "send", request={"to": numbers[first : first + 1000], "text": "t"}
+            )
+        await until(lambda: running.accepted() >= count, 0.005)
+        return count / (time.perf_counter() - start)
+
+
+async def utilisation(count: int, send_time: float = 2.0) -> float:
+    """Share of 4 modems' theoretical rate reached with ``send_time`` s per message."""
+    async with node(4, send_time) as running:
+        numbers = [f"+4917{n:08d}" for n in range(count)]
+        start = time.perf_counter()
+        await request(running.control, "send", request={"to": numbers, "text": "u"})
+        await until(lambda: running.accepted() >= count, 0.01)
+        elapsed = time.perf_counter() - start
+    return (count / elapsed) / (4 / send_time)
+
+
+async def small_queue_rate(batches: int, size: int = 10) -> tuple[float, float]:
+    """Dispatch rate with ``size`` messages queued at a time, and the daemon's RSS (MB)."""
+    async with node(4, 0.0) as running:
+        numbers = [f"+4917{n:08d}" for n in range(size)]
+        start = time.perf_counter()
+        for batch in range(batches):
+            await request(running.control, "send", request={"to": numbers, "text": "s"})
+            await until(lambda b=batch: running.accepted() >= (b + 1) * size, 0.001)  # type: ignore[misc]
+        rate = batches * size / (time.perf_counter() - start)
+        return rate, running.rss_mb()
+
+
+async def backlog_rate(backlog: int, window: float) -> tuple[float, float]:
+    """Dispatch rate over ``window`` s and daemon RSS (MB) with ``backlog`` queued messages."""
+    async with node(4, 0.0, backlog=backlog) as running:
+        await asyncio.sleep(0.5)
+        before, start = running.accepted(), time.perf_counter()
+        await asyncio.sleep(window)
+        rate = (running.accepted() - before) / (time.perf_counter() - start)
+        rss = running.rss_mb()
+        with StoreReader(running.database) as reader:
+            left = reader.state_counts().get(MessageState.QUEUED, 0)
+    assert left > 0, "the backlog ran out during the window"
+    return rate, rss
+
+
+async def main(quick: bool) -> dict[str, float]:
+    latencies = await idle_latency(100 if quick else 300)
+    cuts = statistics.quantiles(latencies, n=100)
+    backlog = 100_000 if quick else 1_000_000
+    window = 3.0 if quick else 10.0
+    small_rate, small_rss = await small_queue_rate(30 if quick else 100)
+    big_rate, big_rss = await backlog_rate(backlog, window)
+    return {
+        "idle_latency_ms_p50": round(statistics.median(latencies), 2),
+        "idle_latency_ms_p99": round(cuts[98], 2),
+        "throughput_msgs_per_s": round(await throughput(2000 if quick else 10_000), 1),
+        "utilisation_2s": round(await utilisation(16 if quick else 40), 3),
+        "backlog_small_dispatch_per_s": round(small_rate, 1),
+        "backlog_small_rss_mb": round(small_rss, 1),
+        "backlog_1m_dispatch_per_s": round(big_rate, 1),
+        "backlog_1m_rss_mb": round(big_rss, 1),
+        "backlog_size": backlog,
+    }
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 100,000 backlog, under a minute")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    figures = asyncio.run(main(args.quick))
+    if args.json:
+        print(json.dumps(figures))
+        return
+    size = f"{figures['backlog_size']:,.0f}"
+    labels = {
+        "idle_latency_ms_p50": "idle latency, median (ms)",
+        "idle_latency_ms_p99": "idle latency, 99th percentile (ms)",
+        "throughput_msgs_per_s": "throughput, 4 zero-delay modems (msg/s)",
+        "utilisation_2s": "utilisation, 4 modems at 2 s per send",
+        "backlog_small_dispatch_per_s": "dispatch rate, 10 queued at a time (msg/s)",
+        "backlog_small_rss_mb": "daemon RSS, 10 queued at a time (MB)",
+        "backlog_1m_dispatch_per_s": f"dispatch rate, {size} queued (msg/s)",
+        "backlog_1m_rss_mb": f"daemon RSS, {size} queued (MB)",
+    }
+    for key, label in labels.items():
+        print(f"{label:<48} {figures[key]:>10}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,131 @@
+"""The typed events a modem driver and its supervisor report to the layers above."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gsmgw.at.values import Registration, SignalQuality
+
+
+class ModemState(StrEnum):
+    """A supervised modem's life (published as its health "state")."""
+
+    STOPPED = "stopped"
+    OPENING = "opening"
+    INITIALIZING = "initializing"
+    READY = "ready"
+    FAILED = "failed"  # waiting to reopen after an error
+    NEEDS_OPERATOR = "needs_operator"  # wrong PIN, PUK, no SIM: retrying cannot fix it
+
+
+class ModemEvent:
+    """Base class of every event on :meth:`Modem.events` and the supervisor's stream."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingSms(ModemEvent):
+    """One received SMS PDU (with its SMSC field); index None when it came by +CMT.
+
+    A stored one stays on the SIM until the caller, having stored it, calls ``delete(index)``.
+    """
+
+    modem: str
+    pdu: bytes
+    index: int | None
+    storage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReportReceived(ModemEvent):
+    """One SMS-STATUS-REPORT PDU (+CDS, or stored and announced by +CDSI)."""
+
+    modem: str
+    pdu: bytes
+    index: int | None
+    #: False when the PDU has no SMSC field (some modems send +CDS so; TS 27.005 §3.4.1).
+    has_smsc: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationChanged(ModemEvent):
+    """The network registration changed."""
+
+    modem: str
+    registration: Registration
+
+
+@dataclass(frozen=True, slots=True)
+class SignalChanged(ModemEvent):
+    """A new signal figure (vendor URC or the periodic +CSQ)."""
+
+    modem: str
+    signal: SignalQuality
+
+
+@dataclass(frozen=True, slots=True)
+class StorageFull(ModemEvent):
+    """The message storage is full: new messages wait at the SMSC until slots are freed."""
+
+    modem: str
+    storage: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModemRestarted(ModemEvent):
+    """The modem printed its boot lines ("RDY"): its settings are lost, re-initialize."""
+
+    modem: str
+    marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class UssdNotification(ModemEvent):
+    """A USSD message the network sent on its own (+CUSD without a request)."""
+
+    modem: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModemStateChanged(ModemEvent):
+    """The supervisor's state changed; ``error`` says why when it failed."""
+
+    modem: str
+    state: ModemState
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModemClosed(ModemEvent):
+    """The driver's port closed or died; the last event of its stream."""
+
+    modem: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message in the modem's storage, as AT+CMGL lists it (TS 27.005 §3.4.2)."""
+
+    index: int
+    #: <stat>: 0 received unread, 1 received read, 2 stored unsent, 3 stored sent.
+    stat: int
+    pdu: bytes
+    storage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModemInfo:
+    """What a modem says about itself and its SIM after initialization."""
+
+    manufacturer: str
+    model: str
+    revision: str
+    imei: str
+    imsi: str | None
+    iccid: str | None
+    profile: str
+    storage: str | None = None

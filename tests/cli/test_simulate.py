@@ -1,0 +1,79 @@
+"""``gsmgw simulate`` as a process: the first line, control on stdin, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+import select
+import signal
+import subprocess
+import sys
+import tty
+
+#: Seconds; generous, the machine is shared.
+TIMEOUT = 20.0
+
+
+def _line(process: subprocess.Popen[bytes]) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+    assert ready, "gsmgw simulate said nothing"
+    return process.stdout.readline().decode().strip()
+
+
+def _read_until(fd: int, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        ready, _, _ = select.select([fd], [], [], TIMEOUT)
+        assert ready, f"no {marker!r} in {data!r}"
+        data += os.read(fd, 4096)
+    return data
+
+
+def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
+    link = tmp_path / "gsmmodem-test"
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gsmgw", "simulate", "--json", "--send-delay", "0"),
+            *("--profile", "quectel", "--link", str(link)),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    try:
+        first = json.loads(_line(process))
+        assert first["link"] == str(link)
+        assert os.readlink(link) == first["path"]
+        host = os.open(first["path"], os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(host)
+            os.write(host, b"ATE0\r")
+            _read_until(host, b"OK\r\n")
+            process.stdin.write(b"sms +4915112345678 'hello there'\n")
+            process.stdin.flush()
+            assert _line(process) == "ok 0"  # Quectel counts storage from 0
+            assert b'+CMTI: "SM",0' in _read_until(host, b'+CMTI: "SM",0\r\n')
+            process.stdin.write(b"bogus\n")
+            process.stdin.flush()
+            assert _line(process).startswith("error: unknown command")
+        finally:
+            os.close(host)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, stderr.decode()
+    assert not link.exists()
+
+
+def test_simulate_refuses_bad_knobs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gsmgw", "simulate", "--capacity", "0"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"capacity >= 1" in result.stderr
