@@ -26,6 +26,18 @@ QUICK = "0.5"  # seconds per modem question: the simulator answers at once
 WAIT_TIMEOUT = 20.0
 
 
+@pytest.fixture(autouse=True)
+def judged_as_this_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judge permissions as the test's own user, as on a machine without the service account.
+
+    When root runs the tests on a machine where the Debian package once created the ``gsmgw``
+    user, doctor would (rightly) judge the test's folders as that user.
+    """
+    import gsmgw.doctor
+
+    monkeypatch.setattr(gsmgw.doctor, "service_account", lambda: None)
+
+
 async def doctor(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
     """Run ``gsmgw doctor --json`` in the test's loop; return the exit code and the object."""
     args = build_parser().parse_args(["doctor", "-c", str(config), "--json", "--timeout", QUICK])
