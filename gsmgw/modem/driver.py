@@ -63,6 +63,8 @@ T = TypeVar("T")
 
 # All of these are in seconds.
 ABORT_TIMEOUT = 2.0  # for the OK after ESC
+STALE_PROMPT_SETTLE = 0.2  # for the OK after the ESC of end_stale_prompt, before our first AT
+ESC_LINE = b"\x1b\r"
 PROBE_TIMEOUT = 3.0  # the AT sent after a command timed out
 EVENT_QUEUE_SIZE = 256
 
@@ -249,6 +251,20 @@ class Modem:
         else:
             final, lines = task.result()
             LOGGER.warning("%s: abandoned send finished: %s %s", self.name, final, lines)
+
+    async def end_stale_prompt(self) -> None:
+        """Write ESC and CR in case another process left the modem at a ``> `` prompt.
+
+        A daemon killed between ``AT+CMGS=<n>`` and Ctrl-Z leaves the modem taking every later
+        byte as PDU text, so our first ``AT`` would never be answered. ESC ends that input
+        without sending (TS 27.005 §3.5.1); in command mode ESC and CR make a line without
+        ``AT``, which modems ignore (V.250 §5.2.1). The OK an ESC may earn arrives while
+        nothing is in flight and is dropped as a stray answer.
+        """
+        async with self._lock:
+            self._check_open()
+            await self._write(ESC_LINE)
+            await asyncio.sleep(STALE_PROMPT_SETTLE)
 
     def _release(self, pending: _Pending) -> None:
         if self._pending is pending:

@@ -83,6 +83,7 @@ async def refresh(modem: Modem) -> None:
 async def _sync(modem: Modem) -> None:
     """Send AT until the modem answers: after power-up it may print noise or be booting."""
     probe = at.Command("AT", at.parse_none, timeout=SYNC_TIMEOUT)
+    await modem.end_stale_prompt()
     for attempt in range(1, SYNC_ATTEMPTS + 1):
         try:
             await modem.execute(probe)

@@ -21,7 +21,6 @@ import pytest
 
 from gsmgw.control import ControlError, request
 from gsmgw.models import MessageState, SendRequest
-from gsmgw.sim import PtyModem
 from gsmgw.store import Store, StoreReader
 
 from .conftest import SimModemFactory, eventually
@@ -57,17 +56,6 @@ async def start(config_file: Path) -> asyncio.subprocess.Process:
         )
     finally:
         log.close()
-
-
-def leave_prompt(pty: PtyModem) -> None:
-    """End an AT+CMGS prompt the killed daemon left open, as a careful host's ESC would.
-
-    A modem waiting for a PDU takes the next daemon's "AT" as PDU text (TS 27.005 §3.5.1) and
-    never answers; the driver's start-up does not send ESC (reported to the modem layer), so
-    the test does it between runs, or a kill during a prompt would stall every later run.
-    """
-    if pty.sim._mode.value == "prompt":
-        pty.sim.feed(b"\x1b")
 
 
 async def answering(control: str) -> None:
@@ -113,8 +101,6 @@ async def test_sigkill_loses_nothing_and_duplicates_only_in_flight_parts(
         await asyncio.sleep(rng.uniform(0.5, 2.5))
         daemon.send_signal(signal.SIGKILL)
         assert await daemon.wait() == -signal.SIGKILL
-        for pty in sims:
-            leave_prompt(pty)
     daemon = await start(config_file)
     try:
         await answering(str(tmp_path / "c.sock"))

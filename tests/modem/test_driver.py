@@ -229,6 +229,21 @@ async def test_cancel_before_the_prompt_aborts_with_esc(
     assert sim.sim.sent == []
 
 
+async def test_start_ends_a_prompt_another_process_left_open(
+    connect_modem: Connect, make_sim_modem: Any, profile: str
+) -> None:
+    """A daemon killed between AT+CMGS and Ctrl-Z: the next start must not hang on the prompt."""
+    pty = await make_sim_modem(profile)
+    pty.sim.feed(b"AT+CMGS=20\r")  # the killed host's command; the modem now waits for a PDU
+    assert pty.sim._mode.value == "prompt"
+    sim, modem = await connect_modem(profile, sim=pty)
+    assert modem.ready
+    assert sim.sim.sent == []  # our start-up was not taken for PDU text
+    part = encode_submit(TO, "after the stale prompt").parts[0]
+    assert await modem.send_pdu(part.hex, part.tpdu_length) >= 0
+    assert [m.submit.text for m in sim.sim.sent] == ["after the stale prompt"]
+
+
 async def test_unplug_mid_send_fails_cleanly(connect_modem: Connect, until: Until) -> None:
     sim, modem = await connect_modem(send_delay=5.0)
     part = encode_submit(TO, "lost in flight").parts[0]
