@@ -23,9 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", required=True, metavar="T", help="message text")
     parser.add_argument(
         "--port",
-        required=True,
         metavar="PORT",
-        help="send straight to this modem (a device path or sim:NAME)",
+        help="send straight to this modem (a device path or sim:NAME); "
+        "without it the running daemon queues the message",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default="/etc/gsmgw/config.toml",
+        help="without --port: the daemon's config (for its control socket)",
     )
     parser.add_argument("--encoding", choices=ENCODINGS, default="auto", help="default: auto")
     parser.add_argument("--report", action="store_true", help="request a delivery report")
@@ -45,6 +52,10 @@ class SendResult:
 
 async def run(args: argparse.Namespace) -> int:
     """Encode, send every part, print the references; 1 on any failure."""
+    if args.port is None:
+        from gsmgw.cli.local import send_through_daemon
+
+        return await send_through_daemon(args)
     from gsmgw.cli.output import error, print_json
     from gsmgw.errors import EncodingError, GsmgwError
     from gsmgw.sms import EncodingMode, encode_submit

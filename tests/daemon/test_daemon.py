@@ -227,6 +227,14 @@ async def test_send_through_the_daemon_from_the_cli(
     assert result["state"] == "queued"
     await eventually(lambda: sent_texts("c1") == ["from the shell"])
 
+    from tests.cli.test_data_commands import cli
+
+    argv = ["send", "--to", "+491701234567", "--text", "gsmgw send", "-c", args.config]
+    assert await cli([*argv, "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["state"] == "queued"
+    await eventually(lambda: sent_texts("c1") == ["from the shell", "gsmgw send"])
+
     args.to, args.json = "+12025550123", False
     assert await send_through_daemon(args) == 1
     assert "destination_blocked" in capsys.readouterr().err
@@ -298,3 +306,4 @@ async def test_multipart_inbound_across_a_daemon_restart(start_daemon: StartDaem
     assert message.text == text
     assert message.parts == len(pdus)
     assert await again.stop() == 0
+
