@@ -27,11 +27,13 @@ import time
 from typing import NoReturn
 
 from gsmgw.config import Config, ModemConfig
+from gsmgw.errors import StoreError
 from gsmgw.models import OutgoingMessage, utc_now
 from gsmgw.pool import ModemView, best_modem, updated_send_time
 from gsmgw.sender import Attempt, ModemLink, Outcome, SendPolicy, prepare, send_message
 from gsmgw.slot import Slot, load_counts, route_filter, slot_status
 from gsmgw.store import Store
+from gsmgw.stranded import Stranded
 
 __all__ = ["Dispatcher", "Slot", "load_counts", "route_filter"]
 
@@ -73,6 +75,7 @@ class Dispatcher:
         self._schedule_changed = asyncio.Event()
         self._stopping = False
         self._idle = asyncio.Event()
+        self._stranded = Stranded(store, self.poke)
         for modem in config.modems:
             self._add_slot(modem)
 
@@ -147,6 +150,7 @@ class Dispatcher:
             group.create_task(self._waker(), name="dispatch-waker")
             group.create_task(self._timer(), name="dispatch-timer")
             group.create_task(self._maintenance(), name="dispatch-maintenance")
+            group.create_task(self._stranded.run(), name="dispatch-stranded")
         raise AssertionError("the dispatcher's tasks never end")  # pragma: no cover
 
     def stop_taking(self) -> None:
@@ -186,7 +190,12 @@ class Dispatcher:
         """Wake the modems when the earliest ``send_at`` or retry comes due."""
         while True:
             self._schedule_changed.clear()
-            due = await self._store.next_due_at()
+            try:
+                due = await self._store.next_due_at()
+            except StoreError as exc:  # e.g. the disk is full: the queue waits, nothing is lost
+                LOGGER.warning("cannot read the schedule (retrying): %s", exc)
+                await _wait(self._schedule_changed, FAILURE_PAUSE_DELAY)
+                continue
             delay = TIMER_MAX_INTERVAL
             if due is not None:
                 delay = min((due - utc_now()).total_seconds(), TIMER_MAX_INTERVAL)
@@ -284,9 +293,12 @@ class Dispatcher:
             slot.claim = asyncio.ensure_future(self._claim(slot))
         # Shielded: a claim that commits must reach someone; a cancelled sender's
         # _give_back collects it from slot.claim and requeues it.
-        claimed = await asyncio.shield(slot.claim)
-        slot.claim = None
-        return claimed
+        claim = slot.claim
+        try:
+            return await asyncio.shield(claim)
+        finally:
+            if claim.done():  # a failed claim is not awaited again; a cancelled wait keeps it
+                slot.claim = None
 
     async def _claim(self, slot: Slot) -> OutgoingMessage | None:
         """Claim the best message this modem may send and have it encoded (parts stored)."""
@@ -294,7 +306,11 @@ class Dispatcher:
             claimed = await self._store.claim_next(slot.id, serves=slot.serves)
             if claimed is None:
                 return None
-            prepared = await prepare(self._store, claimed, self._policy)
+            try:
+                prepared = await prepare(self._store, claimed, self._policy)
+            except StoreError:
+                self._stranded.add(claimed.id)  # claimed, but its parts could not be stored
+                raise
             if prepared is not None:
                 return prepared
 
@@ -336,10 +352,16 @@ class Dispatcher:
             # The next claim's commits overlap this send: the store commits them as a group.
             slot.claim = asyncio.ensure_future(self._claim(slot))
         settle, slot.pending = slot.pending, None
-        attempt = await send_message(
-            self._store, link, slot.id, message, self._policy, self._rng, settle=settle
-        )
+        try:
+            attempt = await send_message(
+                self._store, link, slot.id, message, self._policy, self._rng, settle=settle
+            )
+        except StoreError:
+            self._stranded.add(message.id)
+            raise
         slot.pending = attempt.pending
+        if attempt.pending is not None:
+            self._stranded.watch(message.id, attempt.pending)
         self._account(slot, attempt)
         if any(other.held is not None for other in self._slots.values()):
             self.poke()  # a held message may fit this modem now
@@ -404,7 +426,10 @@ class Dispatcher:
                 waiting.append(claimed)
         for message in waiting:
             LOGGER.debug("%s: %s back to the queue", slot.id, message.id)
-            await asyncio.shield(self._store.requeue(message.id))
+            try:
+                await asyncio.shield(self._store.requeue(message.id))
+            except StoreError:
+                self._stranded.add(message.id)
 
     def status(self) -> list[dict[str, object]]:
         """Return per-modem sending figures (for ``gsmgw status``)."""

@@ -15,14 +15,16 @@ from typing import NoReturn
 
 from gsmgw.config import Config, ModemConfig
 from gsmgw.dispatcher import Dispatcher
-from gsmgw.errors import GsmgwError
+from gsmgw.errors import GsmgwError, StoreError
 from gsmgw.gateway import Gateway
 from gsmgw.modem.events import (
+    IncomingSms,
     ModemEvent,
     ModemState,
     ModemStateChanged,
     RegistrationChanged,
     SignalChanged,
+    StatusReportReceived,
     StorageFull,
 )
 from gsmgw.modem.supervisor import Supervisor, Timing
@@ -115,6 +117,10 @@ class ModemManager:
                 raise
             except Exception:
                 LOGGER.exception("%s: modem task failed; starting it again", modem.id)
+                if _cancelling():
+                    # Python 3.11's TaskGroup raises its children's errors instead of the
+                    # CancelledError it was given: restarting here would swallow the shutdown.
+                    raise asyncio.CancelledError from None
             self._dispatcher.detach(modem.id, "modem task failed")
             self._settled.add(modem.id)
             self._check_settled()
@@ -153,7 +159,18 @@ class ModemManager:
         elif isinstance(event, StorageFull):
             await self._sweep(modem_id, supervisor)
         else:
+            await self._received(modem_id, supervisor, event)
+
+    async def _received(self, modem_id: str, supervisor: Supervisor, event: ModemEvent) -> None:
+        """Store an SMS or report; a store that cannot write (disk full) costs no message."""
+        try:
             await self._receiver.on_event(modem_id, supervisor.modem, event)
+        except StoreError as exc:
+            if not isinstance(event, IncomingSms | StatusReportReceived) or event.index is not None:
+                LOGGER.warning("%s: %s; kept on the SIM for the next sweep", modem_id, exc)
+                return
+            # Delivered straight to us (+CMT): the PDU exists only here, so log it whole.
+            LOGGER.error("%s: %s; PDU not stored: %s", modem_id, exc, event.pdu.hex().upper())
 
     async def _on_state(
         self, modem_id: str, supervisor: Supervisor, event: ModemStateChanged
@@ -204,3 +221,8 @@ class ModemManager:
 
 def _reopen_needed(old: ModemConfig, new: ModemConfig) -> bool:
     return (old.port, old.baudrate, old.pin) != (new.port, new.baudrate, new.pin)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

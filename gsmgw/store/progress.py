@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+import sqlite3
 
 from gsmgw.errors import LocalProtocolError
 from gsmgw.models import (
@@ -161,19 +162,30 @@ def requeue(
 
 def requeue_in_flight(tx: Transaction, ctx: Context, now: datetime) -> list[StateEvent]:
     """On start: resolve every message left in ``sending`` by a crash (see the module docstring)."""
-    events = []
     rows = tx.conn.execute("SELECT id FROM outbox WHERE state = 'sending'").fetchall()
-    for (message_id,) in rows:
-        row = message_row(tx.conn, message_id)
-        in_flight = tx.conn.execute(
-            "SELECT count(*) FROM outbox_part WHERE message = ? AND state = 'sending'", (row["pk"],)
-        ).fetchone()[0]
-        _reset_parts(tx, row["pk"], True)
-        error = "interrupted by a restart"
-        events.append(
-            change(tx, ctx, row, _S.QUEUED, now, error=error, outcome_unknown=in_flight > 0)
-        )
-    return events
+    error = "interrupted by a restart"
+    return [_release(tx, ctx, message_row(tx.conn, i), now, error) for (i,) in rows]
+
+
+def release(
+    tx: Transaction, ctx: Context, message_id: str, now: datetime, error: str
+) -> StateEvent | None:
+    """Queue a message left ``sending`` by nobody again, as a restart would; None if it is not."""
+    row = message_row(tx.conn, message_id)
+    if row["state"] != _S.SENDING:
+        return None
+    return _release(tx, ctx, row, now, error)
+
+
+def _release(
+    tx: Transaction, ctx: Context, row: sqlite3.Row, now: datetime, error: str
+) -> StateEvent:
+    """Requeue ``row``; a part recorded as being sent makes its outcome unknown."""
+    in_flight = tx.conn.execute(
+        "SELECT count(*) FROM outbox_part WHERE message = ? AND state = 'sending'", (row["pk"],)
+    ).fetchone()[0]
+    _reset_parts(tx, row["pk"], True)
+    return change(tx, ctx, row, _S.QUEUED, now, error=error, outcome_unknown=in_flight > 0)
 
 
 def match_report(

@@ -202,6 +202,15 @@ class Store:
             )
         )
 
+    async def release(
+        self, message_id: str, *, error: str, now: datetime | None = None
+    ) -> StateEvent | None:
+        """Queue a message again if it is still ``sending`` (its sender let it go); else None."""
+        moment = now or utc_now()
+        return await self._run(
+            lambda tx: progress.release(tx, self._ctx, message_id, moment, error)
+        )
+
     async def requeue_in_flight(self, *, now: datetime | None = None) -> list[StateEvent]:
         """On start, put messages a crash left in ``sending`` back in the queue."""
         moment = now or utc_now()

@@ -307,3 +307,38 @@ async def test_multipart_inbound_across_a_daemon_restart(start_daemon: StartDaem
     assert message.parts == len(pdus)
     assert await again.stop() == 0
 
+
+async def test_a_modem_task_cancelled_while_it_fails_stops_for_good(
+    start_daemon: StartDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's TaskGroup turns a cancellation into its children's errors.
+
+    Seen with a full disk: shutdown cancelled a modem task whose receiver had just failed;
+    the manager took the ExceptionGroup for a crash, restarted the modem, and SIGTERM hung.
+    """
+    from gsmgw.errors import StoreError
+
+    running = await start_daemon(config_text(sim_modem("k1")))
+    manager = running.daemon.modems
+    assert manager is not None
+    started = asyncio.Event()
+
+    async def fails_when_cancelled(modem: object) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            errors = [StoreError("disk full")]
+            raise ExceptionGroup("unhandled errors in a TaskGroup", errors) from None
+
+    monkeypatch.setattr(manager, "_run_one", fails_when_cancelled)
+    task = asyncio.create_task(manager._keep(running.daemon.config.modems[0]))
+    await started.wait()
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)  # not wait_for: it would wait for a swallowed cancel
+    restarted = not task.done()
+    if restarted:
+        task.cancel()  # again, to end the test; the restart already happened
+    assert not restarted, "the modem task restarted instead of ending"
+    assert task.cancelled()
+    assert await running.stop() == 0

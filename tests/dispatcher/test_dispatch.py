@@ -401,3 +401,49 @@ async def test_a_hung_modem_gives_its_message_to_another(
         message = await h.store.get_message(f"m{n}")
         assert message is not None
         assert message.state is MessageState.SENT
+
+
+@pytest.mark.parametrize("failing", ["save_parts", "begin_part", "record_part_sent"])
+async def test_a_store_write_that_fails_mid_send_strands_nothing(
+    harness: MakeHarness, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """The disk fills for one write between claim and send: the message still goes out.
+
+    Without help it would stay ``sending`` with no sender until the next start.
+    """
+    import gsmgw.dispatcher
+    from gsmgw.errors import StoreError
+    import gsmgw.stranded
+
+    monkeypatch.setattr(gsmgw.stranded, "RETRY_DELAY", 0.05)
+    monkeypatch.setattr(gsmgw.dispatcher, "FAILURE_PAUSE_DELAY", 0.1)  # the modem rests after
+    h = await harness(ONE)
+    await h.plug("sim1")
+    real = getattr(h.store, failing)
+    failures = [StoreError("cannot write gsmgw.db: database or disk is full")]
+
+    async def once(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(h.store, failing, once)
+    await h.store.enqueue([request("through a full disk", id="d1")])
+
+    async def state() -> MessageState | None:
+        message = await h.store.get_message("d1")
+        return None if message is None else message.state
+
+    async with asyncio.timeout(20):
+        while await state() is not MessageState.SENT:  # noqa: ASYNC110 - polling the store
+            await asyncio.sleep(0.02)
+    assert not failures
+    sent = h.sent_texts("sim1")
+    message = await h.store.get_message("d1")
+    assert message is not None
+    if failing == "record_part_sent":
+        # The modem took the part but its TP-MR was never written: sent again, and flagged.
+        assert sent == ["through a full disk"] * 2
+        assert message.earlier_outcome_unknown
+    else:
+        assert sent == ["through a full disk"]
