@@ -18,6 +18,10 @@ from gsmgw import __version__
 #: Command name -> (module, one-line help). The order is the order of ``--help``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gsmgw.cli.run", "the daemon"),
+    "demo": (
+        "gsmgw.cli.demo",
+        "the whole gateway on two simulated modems with its own Mosquitto; no hardware",
+    ),
     "status": ("gsmgw.cli.status", "the running daemon: modems, queue depths, rates, last errors"),
     "outbox": ("gsmgw.cli.outbox", "outbound messages: list, show, retry, cancel"),
     "inbox": ("gsmgw.cli.inbox", "inbound messages: list, show, export as JSON lines"),
