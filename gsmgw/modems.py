@@ -10,6 +10,7 @@ own task, which logs it and starts the modem again: it never takes the others do
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 from typing import NoReturn
 
@@ -127,12 +128,15 @@ class ModemManager:
             await asyncio.sleep(RESTART_DELAY)
 
     async def _run_one(self, modem: ModemConfig) -> None:
+        timing = self._timing or Timing()
+        if not modem.reset_on_failure:
+            timing = replace(timing, reset_after=0)  # AT+CFUN=1,1 only where the config asks
         supervisor = Supervisor(
             modem.port,
             name=modem.id,
             pin=modem.pin,
             baudrate=modem.baudrate,
-            timing=self._timing,
+            timing=timing,
         )
         self.supervisors[modem.id] = supervisor
         try:

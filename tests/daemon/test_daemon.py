@@ -342,3 +342,14 @@ async def test_a_modem_task_cancelled_while_it_fails_stops_for_good(
     assert not restarted, "the modem task restarted instead of ending"
     assert task.cancelled()
     assert await running.stop() == 0
+
+
+async def test_modems_are_reset_only_where_the_config_asks(start_daemon: StartDaemon) -> None:
+    modems = sim_modem("r1", "reset_on_failure = true") + sim_modem("r2")
+    running = await start_daemon(config_text(modems))
+    manager = running.daemon.modems
+    assert manager is not None
+    await eventually(lambda: {"r1", "r2"} <= set(manager.supervisors))
+    assert manager.supervisors["r1"].timing.reset_after > 0
+    assert manager.supervisors["r2"].timing.reset_after == 0  # the default: never AT+CFUN=1,1
+    assert await running.stop() == 0
