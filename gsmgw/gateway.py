@@ -20,10 +20,11 @@ from gsmgw.bridges.topics import Topics
 from gsmgw.config import Config
 from gsmgw.control import ControlError
 from gsmgw.dispatcher import Dispatcher
-from gsmgw.errors import RequestError
+from gsmgw.errors import CommandError, ModemTimeout, ModemUnavailable, RequestError
 from gsmgw.models import MessageState, SendRequest
 from gsmgw.receiver import Receiver
 from gsmgw.store import EnqueuePolicy, Publication, Store
+from gsmgw.validate import ussd_code
 
 LOGGER = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class Gateway:
             "outbox_cancel": self.op_outbox_cancel,
             "optout_add": self.op_optout_add,
             "optout_remove": self.op_optout_remove,
+            "ussd": self.op_ussd,
         }
 
     async def op_status(self, request: Mapping[str, Any]) -> dict[str, object]:
@@ -200,6 +202,26 @@ class Gateway:
         )
         results = await self.submit(parsed)
         return [_result_json(result) for result in results]
+
+    async def op_ussd(self, request: Mapping[str, Any]) -> dict[str, object]:
+        """``gsmgw ussd --modem ID CODE``: the network's answer, or the session's end status.
+
+        ``status`` is +CUSD's <m> (TS 27.007 §7.15): 0 answered, 2 ended by the network, 4 not
+        supported...; a session that ended without text has ``text`` null.
+        """
+        code = ussd_code(request.get("code"))
+        modem = request.get("modem")
+        if not isinstance(modem, str) or not modem:
+            raise RequestError("invalid_request", "'modem' must name a modem")
+        try:
+            text: str | None = await self.ussd(modem, code)
+        except CommandError as exc:
+            if exc.kind != "CUSD":
+                raise ControlError("ussd_failed", str(exc)) from exc
+            return {"modem": modem, "code": code, "status": exc.code, "text": None}
+        except (ModemUnavailable, ModemTimeout) as exc:
+            raise ControlError("ussd_failed", str(exc)) from exc
+        return {"modem": modem, "code": code, "status": 0, "text": text}
 
     async def op_outbox_retry(self, request: Mapping[str, Any]) -> str:
         """Send a failed, expired or cancelled message again."""

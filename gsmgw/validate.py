@@ -26,6 +26,9 @@ MAX_NUMBER_DIGITS = 20
 SHORT_CODE_DIGITS = 6
 PRIORITY_RANGE = range(-1_000_000, 1_000_001)
 
+#: A USSD string: digits, *, # and + (3GPP TS 22.090 §5), at most 182 characters (TS 24.080).
+USSD_CODE = re.compile(r"[0-9*#+]{1,182}")
+
 _NUMBER_PUNCTUATION = re.compile(r"[\s\-./()]")
 _NUMBER = re.compile(r"\+?\d{1,20}")
 _ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
@@ -171,4 +174,11 @@ def reply_to_field(value: object) -> str | None:
         raise _wrong_type("reply_to", "a non-empty string", value)
     if "+" in value or "#" in value:
         raise RequestError("invalid_request", "'reply_to' must be a topic without wildcards")
+    return value
+
+
+def ussd_code(value: object) -> str:
+    """Return ``value`` if it is a USSD string such as ``*100#``; else ``invalid_request``."""
+    if not isinstance(value, str) or not USSD_CODE.fullmatch(value):
+        raise RequestError("invalid_request", "'code' must be a USSD string like '*100#'")
     return value

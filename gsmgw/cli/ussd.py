@@ -1,4 +1,7 @@
-"""``gsmgw ussd --port PORT CODE``: a USSD request (balance, top-up) straight to a modem."""
+"""``gsmgw ussd --modem ID CODE``: a USSD request (balance, top-up) on one of the daemon's modems.
+
+``--port PORT`` sends it straight to a modem instead, without a daemon.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +20,27 @@ STATUS_NAMES = {
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``gsmgw ussd``."""
+    from gsmgw.cli.local import DEFAULT_CONFIG
+
     parser.add_argument("code", metavar="CODE", help="e.g. *100#")
-    parser.add_argument("--port", required=True, metavar="PORT", help="a device path or sim:NAME")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--modem", metavar="ID", help="a modem of the running daemon")
+    where.add_argument("--port", metavar="PORT", help="straight to a modem: path or sim:NAME")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=DEFAULT_CONFIG,
+        help=f"with --modem: the daemon's config (default {DEFAULT_CONFIG})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 async def run(args: argparse.Namespace) -> int:
     """Send the request and print the network's answer (decoded by the modem driver)."""
-    from gsmgw.cli.output import error, print_json
+    if args.modem is not None:
+        return await _through_daemon(args)
+    from gsmgw.cli.output import error
     from gsmgw.cli.ports import opened_modem
     from gsmgw.errors import CommandError, GsmgwError
 
@@ -40,17 +56,35 @@ async def run(args: argparse.Namespace) -> int:
             error(str(exc))
             return 1
         # +CUSD: <m> without text: the network ended or refused the session (TS 27.007 §7.15).
-        status = STATUS_NAMES.get(exc.code or 0, str(exc.code))
-        if args.json:
-            print_json({"code": args.code, "status": status, "text": None})
-        else:
-            print(f"({status})")
-        return 1
+        return _print(args, exc.code or 0, None)
     except GsmgwError as exc:
         error(str(exc))
         return 1
+    return _print(args, 0, text)
+
+
+async def _through_daemon(args: argparse.Namespace) -> int:
+    from gsmgw.cli.local import load
+    from gsmgw.cli.output import error
+    from gsmgw.control import request
+    from gsmgw.errors import GsmgwError
+
+    try:
+        control = str(load(args).gateway.control)
+        answer = await request(control, "ussd", modem=args.modem, code=args.code)
+    except GsmgwError as exc:
+        error(str(exc))
+        return 1
+    return _print(args, int(answer["status"]), answer["text"])
+
+
+def _print(args: argparse.Namespace, status: int, text: str | None) -> int:
+    """Print the answer, or the end status of a session without one (then exit 1)."""
+    from gsmgw.cli.output import print_json
+
+    name = STATUS_NAMES.get(status, str(status))
     if args.json:
-        print_json({"code": args.code, "status": "done", "text": text})
+        print_json({"code": args.code, "status": name, "text": text})
     else:
-        print(text)
-    return 0
+        print(text if text is not None else f"({name})")
+    return 0 if text is not None else 1

@@ -353,3 +353,24 @@ async def test_modems_are_reset_only_where_the_config_asks(start_daemon: StartDa
     assert manager.supervisors["r1"].timing.reset_after > 0
     assert manager.supervisors["r2"].timing.reset_after == 0  # the default: never AT+CFUN=1,1
     assert await running.stop() == 0
+
+
+async def test_ussd_through_the_daemon_from_the_cli(
+    start_daemon: StartDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli.test_data_commands import cli
+
+    running = await start_daemon(config_text(sim_modem("u1")))
+    await eventually(lambda: "u1" in running.daemon.gateway.ussd_links)  # type: ignore[union-attr]
+    config = str(running.config_file)
+
+    assert await cli(["ussd", "--modem", "u1", "-c", config, "--json", "*100#"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer == {"code": "*100#", "status": "done", "text": "Your balance is 12.34 EUR."}
+    assert await cli(["ussd", "--modem", "u1", "-c", config, "*555#"]) == 1
+    assert capsys.readouterr().out == "(operation not supported)\n"
+    assert await cli(["ussd", "--modem", "nope", "-c", config, "*100#"]) == 1
+    assert "unknown_modem" in capsys.readouterr().err
+    assert await cli(["ussd", "--modem", "u1", "-c", config, '*100#";+CFUN=0']) == 1
+    assert "invalid_request" in capsys.readouterr().err
+    assert await running.stop() == 0
