@@ -30,60 +30,29 @@ import time
 
 from gsmgw.control import ControlError, request
 from gsmgw.models import MessageState, SendRequest
-from gsmgw.sim import Knobs, PtyModem
 from gsmgw.store import Store, StoreReader
+
+if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
 FILL_CHUNK = 20_000
 START_TIMEOUT = 60.0
 
 
-class Node:
-    """A ``gsmgw run`` subprocess on ``count`` simulated modems of this process."""
+class ReadyNode(Node):
+    """A daemon on ``count`` modems without MQTT, started once every modem is ready."""
 
     def __init__(self, folder: Path, count: int, send_delay: float) -> None:
-        self.folder = folder
-        self.count = count
-        self.send_delay = send_delay
-        self.sims: list[PtyModem] = []
-        self.cmgs_times: list[float] = []
-        self.process: asyncio.subprocess.Process | None = None
-        self.control = str(folder / "c.sock")
-        self.database = folder / "gsmgw.db"
-
-    def write_config(self) -> Path:
-        modems = "".join(
-            f"[[modem]]\nid = 'b{n}'\nport = '{self.folder / f'b{n}.tty'}'\n"
-            for n in range(self.count)
-        )
-        path = self.folder / "gsmgw.toml"
-        path.write_text(
+        sections = (
             "[gateway]\nnode = 'bench'\ndatabase = 'gsmgw.db'\ncontrol = 'c.sock'\n"
-            f"max_queue = 2000000\n[mqtt]\nurl = ''\n{modems}",
-            encoding="utf-8",
+            "max_queue = 2000000\n[mqtt]\nurl = ''\n"
         )
-        return path
+        super().__init__(folder, count, sections, send_delay=send_delay)
 
     async def start(self) -> None:
-        for n in range(self.count):
-            pty = PtyModem(
-                knobs=Knobs(send_delay=self.send_delay, capacity=50),
-                link=self.folder / f"b{n}.tty",
-                name=f"b{n}",
-            )
-            await pty.start()
-            _watch_cmgs(pty, self.cmgs_times.append)
-            self.sims.append(pty)
-        log = (self.folder / "daemon.log").open("ab")
-        try:
-            self.process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "gsmgw", "run", "-c", str(self.write_config())),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        finally:
-            log.close()
+        await super().start()
         async with asyncio.timeout(START_TIMEOUT):
             while not await self._all_ready():  # noqa: ASYNC110 - asks the daemon itself
                 await asyncio.sleep(0.05)
@@ -95,41 +64,11 @@ class Node:
             return False
         return all(modem.get("ready") for modem in status["modems"])
 
-    def accepted(self) -> int:
-        return sum(len(pty.sim.sent) for pty in self.sims)
-
-    def rss_mb(self) -> float:
-        assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 60)
-        for pty in self.sims:
-            await pty.stop()
-
-
-def _watch_cmgs(pty: PtyModem, record: Callable[[float], None]) -> None:
-    """Note the moment each AT+CMGS reaches the simulated modem (instrumentation only)."""
-    feed = pty.sim.feed
-
-    def feed_and_note(data: bytes) -> None:
-        if b"AT+CMGS=" in data:
-            record(time.perf_counter())
-        feed(data)
-
-    pty.sim.feed = feed_and_note  # type: ignore[method-assign]
-
 
 @contextlib.asynccontextmanager
 async def node(count: int, send_delay: float, backlog: int = 0) -> AsyncIterator[Node]:
     with tempfile.TemporaryDirectory(prefix="gsmgw-bench-") as folder:
-        running = Node(Path(folder), count, send_delay)
+        running = ReadyNode(Path(folder), count, send_delay)
         if backlog:
             await fill(running.database, backlog)
         try:

@@ -39,7 +39,10 @@ import aiomqtt
 
 from gsmgw.bridges.client import paho_client_of
 from gsmgw.mosquitto import Mosquitto
-from gsmgw.sim import Knobs, PtyModem
+
+if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
 PREFIX = "bench"
@@ -53,66 +56,17 @@ DRAIN_TIMEOUT = 300.0
 SETTLE_DELAY = 0.05
 
 
-class Node:
-    """A ``gsmgw run`` subprocess on ``count`` simulated modems of this process."""
+class MqttNode(Node):
+    """A daemon on ``count`` zero-delay modems, bridged to ``broker``."""
 
     def __init__(self, folder: Path, broker: Mosquitto, count: int) -> None:
-        self.folder = folder
-        self.broker = broker
-        self.count = count
-        self.sims: list[PtyModem] = []
-        self.cmgs_times: list[float] = []
-        self.process: asyncio.subprocess.Process | None = None
-
-    def write_config(self) -> Path:
-        modems = "".join(
-            f"[[modem]]\nid = 'b{n}'\nport = '{self.folder / f'b{n}.tty'}'\n"
-            for n in range(self.count)
-        )
-        path = self.folder / "gsmgw.toml"
-        path.write_text(
+        sections = (
             f"[gateway]\nnode = '{NODE}'\ndatabase = 'gsmgw.db'\ncontrol = 'c.sock'\n"
-            f"[mqtt]\nurl = '{self.broker.url}'\nprefix = '{PREFIX}'\ndiscovery = false\n"
-            f"client_id = 'bench-node'\n{modems}",
-            encoding="utf-8",
+            f"[mqtt]\nurl = '{broker.url}'\nprefix = '{PREFIX}'\ndiscovery = false\n"
+            "client_id = 'bench-node'\n"
         )
-        return path
-
-    async def start(self) -> None:
-        for n in range(self.count):
-            pty = PtyModem(knobs=Knobs(capacity=50), link=self.folder / f"b{n}.tty", name=f"b{n}")
-            await pty.start()
-            _watch_cmgs(pty, self.cmgs_times.append)
-            self.sims.append(pty)
-        log = (self.folder / "daemon.log").open("ab")
-        try:
-            self.process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "gsmgw", "run", "-c", str(self.write_config())),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        finally:
-            log.close()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 60)
-        for pty in self.sims:
-            await pty.stop()
-
-
-def _watch_cmgs(pty: PtyModem, record: Callable[[float], None]) -> None:
-    """Note the moment each AT+CMGS reaches the simulated modem (instrumentation only)."""
-    feed = pty.sim.feed
-
-    def feed_and_note(data: bytes) -> None:
-        if b"AT+CMGS=" in data:
-            record(time.perf_counter())
-        feed(data)
-
-    pty.sim.feed = feed_and_note  # type: ignore[method-assign]
+        super().__init__(folder, count, sections)
+        self.broker = broker
 
 
 class Watcher:
@@ -143,13 +97,13 @@ class Watcher:
 
 
 @contextlib.asynccontextmanager
-async def node(count: int) -> AsyncIterator[tuple[Node, aiomqtt.Client, Watcher]]:
+async def node(count: int) -> AsyncIterator[tuple[MqttNode, aiomqtt.Client, Watcher]]:
     """Yield a broker, a daemon on ``count`` modems and a client watching it, all ready."""
     with tempfile.TemporaryDirectory(prefix="gsmgw-bench-mqtt-") as folder:
         broker = Mosquitto(workdir=Path(folder) / "broker")
         broker.workdir.mkdir()
         await asyncio.to_thread(broker.start)
-        running = Node(Path(folder), broker, count)
+        running = MqttNode(Path(folder), broker, count)
         try:
             async with aiomqtt.Client(
                 "127.0.0.1", broker.port, identifier="bench-client", logger=_QUIET

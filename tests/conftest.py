@@ -40,6 +40,15 @@ def private_mosquitto() -> Iterator[Mosquitto]:
         broker.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def kill_leftover_daemons() -> Iterator[None]:
+    """Kill any ``gsmgw run`` a test started (tests/run_daemon.py) and left running."""
+    yield
+    from tests.run_daemon import kill_leftovers
+
+    kill_leftovers()
+
+
 # --- Simulated modems (helper "sim") -----------------------------------------------------------
 
 SimModemFactory = Callable[..., Awaitable["PtyModem"]]

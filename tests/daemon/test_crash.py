@@ -15,13 +15,12 @@ import os
 from pathlib import Path
 import random
 import signal
-import sys
 
 import pytest
 
-from gsmgw.control import ControlError, request
 from gsmgw.models import MessageState, SendRequest
 from gsmgw.store import Store, StoreReader
+from tests.run_daemon import answering, start_run as start
 
 from .conftest import SimModemFactory, eventually
 
@@ -38,36 +37,6 @@ def config(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-async def start(config_file: Path) -> asyncio.subprocess.Process:
-    log = (config_file.parent / "daemon.log").open("ab")
-    try:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gsmgw",
-            "run",
-            "-c",
-            str(config_file),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-    finally:
-        log.close()
-
-
-async def answering(control: str) -> None:
-    """Wait until the daemon answers on its control socket (a killed one leaves the file)."""
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                await request(control, "status")
-            except ControlError:
-                await asyncio.sleep(0.05)
-            else:
-                return
 
 
 def sent_count(db: Path) -> int:

@@ -13,13 +13,10 @@ import contextlib
 import itertools
 import os
 from pathlib import Path
-import sys
-import time
 
 import pytest
 
 from gsmgw.config import load_config
-from gsmgw.control import ControlError, request
 from gsmgw.daemon import Daemon
 from gsmgw.models import MessageState, OutgoingMessage, SendRequest
 from gsmgw.modem.port import register_scheme
@@ -123,35 +120,6 @@ def check_accounting(db: Path, sims: list[PtyModem], ids: set[str]) -> int:
                 assert message.earlier_outcome_unknown, f"{message_id} sent twice unflagged"
                 duplicates += n - 1
     return duplicates
-
-
-async def start_run(config_file: Path) -> asyncio.subprocess.Process:
-    """Start ``gsmgw run -c config_file`` as a subprocess logging next to its config."""
-    with (config_file.parent / "daemon.log").open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gsmgw",
-            "run",
-            "-c",
-            str(config_file),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-
-
-async def answering(control: Path, *, limit: float = 60.0) -> float:
-    """Wait until the daemon answers on its control socket; return the seconds it took."""
-    begun = time.monotonic()
-    async with asyncio.timeout(limit):
-        while True:
-            try:
-                await request(str(control), "status")
-            except ControlError:
-                await asyncio.sleep(0.05)
-            else:
-                return time.monotonic() - begun
 
 
 def rss_kib(pid: int) -> int:

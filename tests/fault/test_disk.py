@@ -15,14 +15,13 @@ import pytest
 from gsmgw.control import ControlError, request
 from gsmgw.models import MessageState
 from gsmgw.store import StoreReader
+from tests.run_daemon import answering, start_run
 
 from .conftest import (
     SimModemFactory,
-    answering,
     eventually,
     modem_block,
     outbox,
-    start_run,
     write_config,
 )
 

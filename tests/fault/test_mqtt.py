@@ -13,20 +13,19 @@ import aiomqtt
 import pytest
 
 from gsmgw.mosquitto import Mosquitto
+from tests.run_daemon import answering, start_run
 
 from .conftest import (
     FINAL,
     SLOW,
     SimModemFactory,
     StartDaemon,
-    answering,
     check_accounting,
     eventually,
     modem_block,
     outbox,
     requests,
     scaled,
-    start_run,
     write_config,
 )
 

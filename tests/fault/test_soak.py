@@ -15,16 +15,15 @@ from gsmgw.control import ControlError, request
 from gsmgw.models import MessageState
 from gsmgw.sim import PtyModem
 from gsmgw.store import StoreReader
+from tests.run_daemon import answering, start_run
 
 from .conftest import (
     FINAL,
     SimModemFactory,
-    answering,
     eventually,
     modem_block,
     outbox,
     rss_kib,
-    start_run,
     write_config,
 )
 

@@ -1,0 +1,61 @@
+"""``gsmgw run`` as a subprocess, for the tests that kill it: start it, wait for it, clean up.
+
+The daemon logs to ``daemon.log`` next to its config. Every process started here is killed at
+the end of its test if it still runs (see ``kill_leftovers`` in tests/conftest.py), so a test
+that fails half-way never leaves a daemon holding its ptys and sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+import sys
+
+from gsmgw.control import ControlError, request
+
+_STARTED: list[asyncio.subprocess.Process] = []
+
+
+async def start_run(config_file: Path) -> asyncio.subprocess.Process:
+    """Start ``gsmgw run -c config_file``, logging to ``daemon.log`` beside it."""
+    with (config_file.parent / "daemon.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gsmgw",
+            "run",
+            "-c",
+            str(config_file),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    _STARTED.append(process)
+    return process
+
+
+async def answering(control: Path | str, *, limit: float = 60.0) -> float:
+    """Wait until the daemon answers on its control socket; return the seconds it took.
+
+    A killed daemon leaves its socket file behind, so the file alone proves nothing.
+    """
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    async with asyncio.timeout(limit):
+        while True:
+            try:
+                await request(str(control), "status")
+            except ControlError:
+                await asyncio.sleep(0.05)
+            else:
+                return loop.time() - begun
+
+
+def kill_leftovers() -> None:
+    """Kill every daemon started here that still runs."""
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
