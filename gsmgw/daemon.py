@@ -105,6 +105,10 @@ class Daemon:
                 bridge = self._bridge(gateway)
                 if bridge is not None:
                     group.create_task(bridge.run(), name="mqtt")
+                if self.config.gateway.metrics:
+                    from gsmgw.metrics import serve_metrics  # loads prometheus_client
+
+                    group.create_task(serve_metrics(gateway, self.config), name="metrics")
                 group.create_task(self._ready(modems), name="ready")
                 group.create_task(self._watchdog(), name="watchdog")
                 group.create_task(self._reloader(), name="reload")

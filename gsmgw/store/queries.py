@@ -45,6 +45,12 @@ class InboundRawPart:
     stored_at: datetime
 
 
+def publication_count(conn: sqlite3.Connection) -> int:
+    """Return how many publications wait for the broker's acknowledgement."""
+    count: int = conn.execute("SELECT count(*) FROM publication").fetchone()[0]
+    return count
+
+
 def next_publications(conn: sqlite3.Connection, limit: int, after: int) -> list[Publication]:
     """Return up to ``limit`` publications after sequence number ``after``, oldest first."""
     rows = conn.execute(

@@ -280,6 +280,10 @@ class Store:
         """Return up to ``limit`` queued publications with an id above ``after``, oldest first."""
         return await self._run(lambda tx: queries.next_publications(tx.conn, limit, after))
 
+    async def publication_count(self) -> int:
+        """Return how many publications wait for the broker (they survive its outages)."""
+        return await self._run(lambda tx: queries.publication_count(tx.conn))
+
     async def ack_publication(self, publication_id: int) -> bool:
         """Drop a publication the broker acknowledged; False if it was gone already."""
         return await self._run(lambda tx: queries.ack_publication(tx.conn, publication_id))
