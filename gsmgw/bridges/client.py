@@ -54,6 +54,9 @@ KEEPALIVE_INTERVAL = 30
 #: Waiting for CONNACK, SUBACK or a PUBACK of ours.
 BROKER_TIMEOUT = 10.0
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+#: aiomqtt warns of "pending publish calls" above this many calls awaiting the broker; its
+#: default (10) fires on every publication batch (100) and burst of request replies.
+PENDING_CALLS_WARNING = 400
 
 MqttError = aiomqtt.MqttError
 #: The broker refused the CONNECT (bad credentials, not authorised).
@@ -211,6 +214,7 @@ class MqttClient:
         self.settings = settings
         self._queue = _TaggedQueue()
         self._client = _make_aiomqtt_client(settings, self._queue)
+        self._client.pending_calls_threshold = PENDING_CALLS_WARNING
         self._paho = paho_client_of(self._client)
         # The reason this module exists: PUBACK only when `ack` says the request is committed.
         self._paho.manual_ack_set(True)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import contextlib
 import os
 import signal
+import socket
 import sys
 import textwrap
 import uuid
@@ -156,6 +157,16 @@ async def test_broker_away_raises_mqtt_error() -> None:
     with pytest.raises(aiomqtt.MqttError):
         async with client.connect():
             pass
+
+
+async def test_socket_has_nodelay_on_every_connection(mosquitto: Mosquitto) -> None:
+    """Nagle stays on in paho 2: small PUBLISH/PUBACK packets would wait for delayed ACKs."""
+    client = MqttClient(settings_for(mosquitto, "gsmgw-test-nodelay", MqttVersion.V5))
+    for _ in range(2):  # aiomqtt applies socket options per connect: check a reconnect too
+        async with client.connect():
+            sock = client._paho.socket()
+            assert isinstance(sock, socket.socket)
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 async def test_paho_internals_we_rely_on_exist() -> None:
