@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import json
 import logging
 import math
-import re
 
 from gsmgw.bridges.client import Received
 from gsmgw.bridges.core import Core, SubmitResult
@@ -21,6 +20,7 @@ from gsmgw.bridges.guards import RateLimiter
 from gsmgw.bridges.topics import Topics, valid_publish_topic
 from gsmgw.errors import GsmgwError, RequestError
 from gsmgw.models import SendRequest
+from gsmgw.validate import ussd_code
 
 __all__ = ["Reply", "RequestHandler", "RequestSettings"]
 
@@ -36,7 +36,6 @@ RATE_BURST = 10_000
 MAX_ERROR_MESSAGE = 300
 USSD_KEYS = frozenset({"code", "modem", "id", "reply_to"})
 #: A USSD string: digits, *, # and + (3GPP TS 22.090 §5), at most 182 characters (TS 24.080).
-_USSD_CODE = re.compile(r"[0-9*#+]{1,182}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,8 +144,7 @@ class RequestHandler:
         if unknown:
             raise RequestError("invalid_request", f"unknown field {unknown[0]!r}")
         code, modem = obj.get("code"), obj.get("modem")
-        if not isinstance(code, str) or not _USSD_CODE.fullmatch(code):
-            raise RequestError("invalid_request", "'code' must be a USSD string like '*100#'")
+        code = ussd_code(code)
         if not isinstance(modem, str) or not modem:
             raise RequestError("invalid_request", "'modem' must name a modem")
         if context.reply_topic is None:
