@@ -10,7 +10,10 @@ asks ``pool.best_modem`` whether it should send it: the cheapest modem for the d
 first, then the one that will finish soonest (SPEC.md "Routing"). When another modem is better,
 the message is handed to it (at most one waits per modem) and the claiming modem stands aside
 until something changes. Timers exist only for ``send_at``/retry due times, rate-limit windows
-and the periodic expiry and incomplete-inbound flush.
+and the periodic expiry and incomplete-inbound flush. A wall-clock jump moves the stored due times
+and expiries with it (``gsmgw.store.jumps``): every store call looks for one first, a check every
+second finds one while the store is idle, and the timer then plans again (it may have read a due
+time just before the jump and measured it against the clock just after).
 
 Commits, not modems, bound a fast modem's rate, so two steps overlap them: a modem whose parts
 take under ``CLAIM_AHEAD_MAX_SEND_TIME`` claims its next message while it sends the current one,
@@ -46,6 +49,8 @@ TIMER_MAX_INTERVAL = 60.0
 DUE_RECHECK_INTERVAL = 1.0
 #: How often waiting messages past ``valid_for`` are expired and stale inbound sets flushed.
 MAINTENANCE_INTERVAL = 30.0
+#: How often the wall clock is checked for a jump while nothing else calls the store.
+CLOCK_CHECK_INTERVAL = 1.0
 #: A modem whose send failed without an answer (hang, vanished) rests this long.
 FAILURE_PAUSE_DELAY = 5.0
 #: How long a modem holds a message for a busier, better modem before sending it itself.
@@ -150,6 +155,7 @@ class Dispatcher:
             group.create_task(self._waker(), name="dispatch-waker")
             group.create_task(self._timer(), name="dispatch-timer")
             group.create_task(self._maintenance(), name="dispatch-maintenance")
+            group.create_task(self._follow_clock(), name="dispatch-clock")
             group.create_task(self._stranded.run(), name="dispatch-stranded")
         raise AssertionError("the dispatcher's tasks never end")  # pragma: no cover
 
@@ -204,6 +210,15 @@ class Dispatcher:
                         slot.wake.set()
                     delay = DUE_RECHECK_INTERVAL
             await _wait(self._schedule_changed, delay)
+
+    async def _follow_clock(self) -> NoReturn:
+        """Check the wall clock; once the store moved the deadlines, the timer plans again."""
+        shifted = self._store.deadlines_shifted
+        while True:
+            self._store.check_clock()
+            if await _wait(shifted, CLOCK_CHECK_INTERVAL):
+                shifted.clear()
+                self.poke()
 
     async def _maintenance(self) -> NoReturn:
         while True:

@@ -88,7 +88,7 @@ class Gateway:
         self.health: dict[str, ModemHealth] = {m.id: ModemHealth() for m in config.modems}
         self.ussd_links: dict[str, UssdLink] = {}
         self.mqtt_state: Callable[[], str] = lambda: "off"
-        self.started = time.time()
+        self.started = time.monotonic()  # uptime survives a wall-clock jump
 
     def reload(self, config: Config) -> None:
         """Take a new config (limits, rules, modems)."""
@@ -186,7 +186,7 @@ class Gateway:
             )
         return {
             "node": self.config.gateway.node,
-            "uptime": round(time.time() - self.started, 1),
+            "uptime": round(time.monotonic() - self.started, 1),
             "mqtt": self.mqtt_state(),
             "queue": {str(state): counts.get(state, 0) for state in MessageState},
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},

@@ -8,7 +8,9 @@ that fails half-way never leaves a daemon holding its ptys and sockets.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import contextlib
+import os
 from pathlib import Path
 import sys
 
@@ -17,8 +19,13 @@ from gsmgw.control import ControlError, request
 _STARTED: list[asyncio.subprocess.Process] = []
 
 
-async def start_run(config_file: Path) -> asyncio.subprocess.Process:
-    """Start ``gsmgw run -c config_file``, logging to ``daemon.log`` beside it."""
+async def start_run(
+    config_file: Path, *, env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start ``gsmgw run -c config_file``, logging to ``daemon.log`` beside it.
+
+    ``env`` adds to this process's environment (``LD_PRELOAD`` of libfaketime, say).
+    """
     with (config_file.parent / "daemon.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -30,6 +37,7 @@ async def start_run(config_file: Path) -> asyncio.subprocess.Process:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
+            env={**os.environ, **env} if env is not None else None,
         )
     _STARTED.append(process)
     return process

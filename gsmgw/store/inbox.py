@@ -68,6 +68,15 @@ def _pending_set(conn: sqlite3.Connection, key: tuple[object, ...]) -> list[int]
     return [pk for (pk,) in rows]
 
 
+#: After a wall-clock jump: parts of an incomplete set age from when they were stored, by the jump.
+SHIFT_WAITING_SQL = "UPDATE inbox_part SET stored_at = stored_at + ? WHERE message IS NULL"
+
+
+def shift_waiting(conn: sqlite3.Connection, by_ms: int) -> int:
+    """Move the stored time of parts waiting for their set by ``by_ms``; count them."""
+    return conn.execute(SHIFT_WAITING_SQL, (by_ms,)).rowcount
+
+
 def flush_incomplete(
     tx: Transaction, ctx: Context, stored_before: datetime, now: datetime
 ) -> list[IncomingMessage]:

@@ -47,6 +47,14 @@ PROMOTE_SQL = (
 EXPIRE_SQL = (
     f"{_SELECT} WHERE o.lane IS NOT NULL AND o.expires_at IS NOT NULL AND o.expires_at <= ? LIMIT ?"
 )
+#: After a wall-clock jump (``gsmgw.clock``) these move the deadlines that count from a past
+#: moment by the jump: a retry's due time, and the expiry of messages not yet final. A due time
+#: that is ``send_at`` (a queued message) is a moment the client named, and stays.
+SHIFT_RETRY_SQL = "UPDATE outbox SET due_at = due_at + ? WHERE state = 'retrying' AND lane = 0"
+SHIFT_EXPIRY_SQL = (
+    "UPDATE outbox SET expires_at = expires_at + ?"
+    " WHERE state IN ('queued', 'retrying', 'sending') AND expires_at IS NOT NULL"
+)
 #: Sentinel: leave the stored error as it is.
 KEEP = object()
 
@@ -252,6 +260,12 @@ def next_due(conn: sqlite3.Connection) -> datetime | None:
     """Return when the earliest waiting message becomes due (None when none waits)."""
     value = conn.execute("SELECT min(due_at) FROM outbox WHERE lane = 0").fetchone()[0]
     return maybe_ms(value)
+
+
+def shift_deadlines(conn: sqlite3.Connection, by_ms: int) -> int:
+    """Move retry due times and expiries of unfinished messages by ``by_ms``; count them."""
+    retries = conn.execute(SHIFT_RETRY_SQL, (by_ms,)).rowcount
+    return retries + conn.execute(SHIFT_EXPIRY_SQL, (by_ms,)).rowcount
 
 
 def change(

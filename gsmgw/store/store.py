@@ -16,6 +16,7 @@ import sqlite3
 from types import TracebackType
 from typing import Self, TypeVar
 
+from gsmgw.clock import ClockWatch
 from gsmgw.models import (
     InboundPart,
     IncomingMessage,
@@ -29,6 +30,7 @@ from gsmgw.models import (
 from gsmgw.store import inbox, outbox, progress, queries
 from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult
+from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
@@ -47,15 +49,22 @@ class Store:
 
     Use ``async with Store(path, ...) as store:`` (or ``await store.open()`` / ``close()``).
     ``work_added`` is set after a commit that made a message claimable; ``publications_added``
-    after one that queued a publication. Consumers clear them before looking for more.
+    after one that queued a publication; ``deadlines_shifted`` after a wall-clock jump moved the
+    stored deadlines (``gsmgw.store.jumps``). Consumers clear them before looking for more.
     """
 
     def __init__(
-        self, path: str | Path, *, state_topic: str | None = None, inbox_topic: str | None = None
+        self,
+        path: str | Path,
+        *,
+        state_topic: str | None = None,
+        inbox_topic: str | None = None,
+        clock: ClockWatch | None = None,
     ) -> None:
         self.path = Path(path)
         self.work_added = asyncio.Event()
         self.publications_added = asyncio.Event()
+        self.deadlines_shifted = asyncio.Event()
         self._ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
@@ -63,6 +72,7 @@ class Store:
             wake_publications=self.publications_added.set,
         )
         self._writer = Writer(self.path)
+        self._clock = ClockFollower(self._writer, clock or ClockWatch(), self.deadlines_shifted.set)
 
     async def open(self) -> None:
         """Open (create, migrate) the database and start the writer thread; raise ``StoreError``."""
@@ -85,6 +95,10 @@ class Store:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+    def check_clock(self) -> None:
+        """Shift the stored deadlines if the wall clock jumped (every store call checks first)."""
+        self._clock.check()
 
     @property
     def commits(self) -> int:
@@ -316,6 +330,7 @@ class Store:
         return await self._run(lambda tx: queries.state_counts(tx.conn))
 
     async def _run(self, job: Callable[[Transaction], T]) -> T:
+        self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
         return await self._writer.submit(job)
 
 

@@ -80,11 +80,15 @@ class Writer:
 
     async def submit(self, run: Callable[[Transaction], T]) -> T:
         """Run ``run`` in the writer thread; return its result once its batch is committed."""
+        return await self.put(run)
+
+    def put(self, run: Callable[[Transaction], T]) -> asyncio.Future[T]:
+        """Queue ``run`` now, behind every job queued before it; its future resolves at commit."""
         if self._thread is None or self._loop is None:
             raise StoreError("the store is not open")
         future: asyncio.Future[T] = self._loop.create_future()
         self._jobs.put(_Job(run, future))
-        return await future
+        return future
 
     async def close(self) -> None:
         """Finish the queued jobs, then close the connection and end the thread."""

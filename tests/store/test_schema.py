@@ -10,7 +10,14 @@ import pytest
 
 from gsmgw.errors import StoreError
 from gsmgw.store import SCHEMA_VERSION, Store, StoreReader, schema
-from gsmgw.store.outbox import CLAIM_SQL, EXPIRE_SQL, PROMOTE_SQL
+from gsmgw.store.inbox import SHIFT_WAITING_SQL
+from gsmgw.store.outbox import (
+    CLAIM_SQL,
+    EXPIRE_SQL,
+    PROMOTE_SQL,
+    SHIFT_EXPIRY_SQL,
+    SHIFT_RETRY_SQL,
+)
 from gsmgw.store.progress import REPORT_SQL
 
 
@@ -142,6 +149,10 @@ async def test_reader_works_beside_the_writer(store: Store) -> None:
         (PROMOTE_SQL, (0, 10), "outbox_waiting"),
         (EXPIRE_SQL, (0, 10), "outbox_expiry"),
         (REPORT_SQL, ("sim1", 5), "outbox_part_awaiting"),
+        # After a wall-clock jump: touch what waits, not the whole history.
+        (SHIFT_RETRY_SQL, (1000,), "outbox_state"),
+        (SHIFT_EXPIRY_SQL, (1000,), "outbox_state"),
+        (SHIFT_WAITING_SQL, (1000,), "inbox_part_message"),
     ],
 )
 async def test_hot_queries_use_their_index(
