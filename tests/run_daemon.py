@@ -1,20 +1,26 @@
-"""``gsmgw run`` as a subprocess, for the tests that kill it: start it, wait for it, clean up.
+"""The daemon in tests: start it, wait for it, clean up.
 
-The daemon logs to ``daemon.log`` next to its config. Every process started here is killed at
-the end of its test if it still runs (see ``kill_leftovers`` in tests/conftest.py), so a test
-that fails half-way never leaves a daemon holding its ptys and sockets.
+``gsmgw run`` as a subprocess serves the tests that kill it; ``InLoop`` runs ``Daemon.run`` as a
+task of the test's event loop. A subprocess daemon logs to ``daemon.log`` next to its config.
+Every process started here is killed at the end of its test if it still runs (see
+``kill_leftovers`` in tests/conftest.py), so a test that fails half-way never leaves a daemon
+holding its ptys and sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 import contextlib
 import os
 from pathlib import Path
 import sys
+from typing import TYPE_CHECKING, Self
 
 from gsmgw.control import ControlError, request
+
+if TYPE_CHECKING:
+    from gsmgw.daemon import Daemon
 
 _STARTED: list[asyncio.subprocess.Process] = []
 
@@ -67,3 +73,34 @@ def kill_leftovers() -> None:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
+
+
+class InLoop:
+    """A daemon running as a task of this event loop."""
+
+    def __init__(self, daemon: Daemon, task: asyncio.Task[int], patience: float) -> None:
+        self.daemon = daemon
+        self.task = task
+        self.patience = patience
+
+    @classmethod
+    async def start(cls, daemon: Daemon, *, patience: float) -> Self:
+        """Run ``daemon``; wait until it has started, or ``patience`` seconds at most."""
+        task = asyncio.create_task(daemon.run())
+        async with asyncio.timeout(patience):
+            await daemon.started.wait()
+        return cls(daemon, task, patience)
+
+    async def stop(self) -> int:
+        """Stop the daemon as SIGTERM would; return its exit code."""
+        self.daemon.stop()
+        async with asyncio.timeout(self.patience):
+            return await self.task
+
+
+async def stop_all(running: Iterable[InLoop]) -> None:
+    """Stop every daemon that still runs, whatever state a failed test left it in."""
+    for daemon in running:
+        if not daemon.task.done():
+            with contextlib.suppress(Exception):
+                await daemon.stop()

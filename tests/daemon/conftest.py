@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
 from pathlib import Path
 import socket
 from typing import Any
@@ -16,6 +15,7 @@ from gsmgw.daemon import Daemon
 from gsmgw.modem.port import register_scheme
 from gsmgw.sim import PtyModem, get_sim, register_sim_scheme, stop_sims
 from gsmgw.systemd import Notifier
+from tests.run_daemon import InLoop, stop_all
 
 SimModemFactory = Callable[..., Awaitable[PtyModem]]
 
@@ -47,19 +47,15 @@ def sim(name: str) -> PtyModem:
     return found
 
 
-class Running:
+class Running(InLoop):
     """A started daemon and what the tests look at."""
 
-    def __init__(self, daemon: Daemon, task: asyncio.Task[int], config_file: Path) -> None:
-        self.daemon = daemon
-        self.task = task
-        self.config_file = config_file
-        self.control = str(daemon.config.gateway.control)
+    #: The file its config was loaded from (a test edits it before a SIGHUP).
+    config_file: Path
 
-    async def stop(self) -> int:
-        self.daemon.stop()
-        async with asyncio.timeout(WAIT_TIMEOUT):
-            return await self.task
+    @property
+    def control(self) -> str:
+        return str(self.daemon.config.gateway.control)
 
 
 StartDaemon = Callable[..., Awaitable[Running]]
@@ -88,19 +84,12 @@ async def start_daemon(tmp_path: Path, notify: socket.socket) -> AsyncIterator[S
         config_file.write_text(text, encoding="utf-8")
         config = load_config(config_file)
         daemon = Daemon(config, notifier=Notifier(str(tmp_path / "notify.sock")), **kwargs)
-        task = asyncio.create_task(daemon.run())
-        async with asyncio.timeout(WAIT_TIMEOUT):
-            await daemon.started.wait()
-        running.append(r := Running(daemon, task, config_file))
+        running.append(r := await Running.start(daemon, patience=WAIT_TIMEOUT))
+        r.config_file = config_file
         return r
 
     try:
         yield start
     finally:
-        for r in running:
-            if not r.task.done():
-                r.daemon.stop()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(WAIT_TIMEOUT):
-                        await r.task
+        await stop_all(running)
         await stop_sims()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
 import itertools
 import os
 from pathlib import Path
@@ -24,6 +23,7 @@ from gsmgw.modem.supervisor import Timing
 from gsmgw.sim import PtyModem, register_sim_scheme, stop_sims
 from gsmgw.store import StoreReader
 from gsmgw.systemd import Notifier
+from tests.run_daemon import InLoop, stop_all
 
 SimModemFactory = Callable[..., Awaitable[PtyModem]]
 
@@ -130,23 +130,14 @@ def rss_kib(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-class InProcess:
+class InProcess(InLoop):
     """A daemon running in this event loop with fast supervisor timing."""
-
-    def __init__(self, daemon: Daemon, task: asyncio.Task[int]) -> None:
-        self.daemon = daemon
-        self.task = task
 
     async def submit(self, batch: list[SendRequest]) -> None:
         gateway = self.daemon.gateway
         assert gateway is not None
         for one in batch:
             await gateway.submit(one)
-
-    async def stop(self) -> int:
-        self.daemon.stop()
-        async with asyncio.timeout(WAIT_TIMEOUT):
-            return await self.task
 
 
 StartDaemon = Callable[[Path], Awaitable[InProcess]]
@@ -160,19 +151,11 @@ async def start_daemon(tmp_path: Path) -> AsyncIterator[StartDaemon]:
 
     async def start(config_file: Path) -> InProcess:
         daemon = Daemon(load_config(config_file), notifier=Notifier(None), timing=FAST)
-        task = asyncio.create_task(daemon.run())
-        async with asyncio.timeout(WAIT_TIMEOUT):
-            await daemon.started.wait()
-        running.append(r := InProcess(daemon, task))
+        running.append(r := await InProcess.start(daemon, patience=WAIT_TIMEOUT))
         return r
 
     try:
         yield start
     finally:
-        for r in running:
-            if not r.task.done():
-                r.daemon.stop()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(WAIT_TIMEOUT):
-                        await r.task
+        await stop_all(running)
         await stop_sims()
