@@ -318,8 +318,9 @@ class SimModem:
         self._info, self._after = [], []
 
     def send_noise(self, data: bytes) -> None:
-        """Put raw bytes on the line, as a flaky link does."""
-        self._write(data)
+        """Put raw bytes on the line, as a flaky link does: a hung modem's garbage too."""
+        if self.output is not None and data:
+            self.output(data)
 
     def fail_next_send(self, cms_code: int) -> None:
         """Make the next AT+CMGS answer ``+CMS ERROR: cms_code`` (after the PDU is sent)."""
