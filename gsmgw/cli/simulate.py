@@ -72,6 +72,16 @@ async def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         error(f"cannot create the pseudo-terminal or link: {exc}")
         return 1
+    server = None
+    if args.control:  # listening before the first line: a script may use it as soon as it reads it
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(args.control)
+        try:
+            server = await serve_control(modem, args.control)
+        except OSError as exc:
+            await modem.stop()
+            error(f"cannot serve the control socket {args.control}: {exc}")
+            return 1
     if args.json:
         info = {"path": modem.path, "link": args.link, "control": args.control}
         print_json({**info, "profile": args.profile})
@@ -82,12 +92,7 @@ async def run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = None
     try:
-        if args.control:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(args.control)
-            server = await serve_control(modem, args.control)
         _read_stdin(loop, modem)
         await stop.wait()
     finally:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tty
@@ -66,6 +67,44 @@ def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, stderr.decode()
     assert not link.exists()
+
+
+def test_the_control_socket_listens_once_the_first_line_is_out(tmp_path: Path) -> None:
+    """A script may talk to ``--control`` right after reading the pty path (no race)."""
+    control = tmp_path / "control.sock"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gsmgw", "simulate", "--control", str(control)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert _line(process).startswith("/dev/")
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(TIMEOUT)
+            client.connect(str(control))  # no wait, no retry
+            client.sendall(b"path\n")
+            assert client.makefile("rb").readline().startswith(b"ok /dev/")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, stderr.decode()
+    assert not control.exists()
+
+
+def test_simulate_refuses_a_control_socket_it_cannot_create(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "gsmgw", "simulate"),
+            "--control",
+            str(tmp_path / "no/such/c.sock"),
+        ],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert b"cannot serve the control socket" in result.stderr
 
 
 def test_simulate_refuses_bad_knobs() -> None:
