@@ -35,7 +35,6 @@ RATE_BURST = 10_000
 #: Error messages quote user input; keep replies small.
 MAX_ERROR_MESSAGE = 300
 USSD_KEYS = frozenset({"code", "modem", "id", "reply_to"})
-#: A USSD string: digits, *, # and + (3GPP TS 22.090 §5), at most 182 characters (TS 24.080).
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,8 +142,7 @@ class RequestHandler:
         unknown = sorted(set(obj) - USSD_KEYS)
         if unknown:
             raise RequestError("invalid_request", f"unknown field {unknown[0]!r}")
-        code, modem = obj.get("code"), obj.get("modem")
-        code = ussd_code(code)
+        code, modem = ussd_code(obj.get("code")), obj.get("modem")
         if not isinstance(modem, str) or not modem:
             raise RequestError("invalid_request", "'modem' must name a modem")
         if context.reply_topic is None:

@@ -32,6 +32,16 @@ def _read_until(fd: int, marker: bytes) -> bytes:
     return data
 
 
+def _simulate_once(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``gsmgw simulate ARGS`` that is expected to refuse and end by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "gsmgw", "simulate", *args],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
 def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
     link = tmp_path / "gsmmodem-test"
     process = subprocess.Popen(
@@ -93,26 +103,12 @@ def test_the_control_socket_listens_once_the_first_line_is_out(tmp_path: Path) -
 
 
 def test_simulate_refuses_a_control_socket_it_cannot_create(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "gsmgw", "simulate"),
-            "--control",
-            str(tmp_path / "no/such/c.sock"),
-        ],
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _simulate_once("--control", str(tmp_path / "no/such/c.sock"))
     assert result.returncode == 1
     assert b"cannot serve the control socket" in result.stderr
 
 
 def test_simulate_refuses_bad_knobs() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gsmgw", "simulate", "--capacity", "0"],
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _simulate_once("--capacity", "0")
     assert result.returncode == 2
     assert b"capacity >= 1" in result.stderr
