@@ -27,6 +27,7 @@ from gsmgw.modems import ModemManager
 from gsmgw.receiver import Receiver
 from gsmgw.store import Store
 from gsmgw.systemd import Notifier, watchdog_interval
+from gsmgw.validate import warm_up
 
 if TYPE_CHECKING:
     from gsmgw.bridges.mqtt import Bridge
@@ -73,6 +74,7 @@ class Daemon:
     async def run(self) -> int:
         """Run until ``stop()``; return the exit code."""
         async with self.store:
+            warm_up(self.config.gateway.default_region)
             requeued = await self.store.requeue_in_flight()
             if requeued:
                 LOGGER.warning(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+import subprocess
+import sys
 
 from hypothesis import given, strategies as st
 import pytest
@@ -210,6 +212,21 @@ JSON = st.recursive(
     max_leaves=8,
 )
 FIELDS = st.sampled_from(sorted(REQUEST_KEYS))
+
+
+@pytest.mark.parametrize("region", ["FR", "", "XX"])
+def test_warm_up_loads_the_number_library_before_the_first_request(region: str) -> None:
+    """The daemon's first request after a start must not wait for the library (17 ms here)."""
+    code = (
+        "import sys\n"
+        "from gsmgw.validate import warm_up\n"
+        "assert 'phonenumbers' not in sys.modules\n"
+        f"warm_up({region!r})\n"
+        "from phonenumbers import PhoneMetadata\n"
+        "print(sorted(PhoneMetadata._region_metadata))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ({"FR": "FR", "": "US", "XX": "US"}[region]) in done.stdout
 
 
 @given(st.text(max_size=30))
