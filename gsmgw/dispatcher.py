@@ -33,7 +33,7 @@ from gsmgw.config import Config, ModemConfig
 from gsmgw.errors import StoreError
 from gsmgw.models import OutgoingMessage, utc_now
 from gsmgw.pool import ModemView, best_modem, updated_send_time
-from gsmgw.sender import Attempt, ModemLink, Outcome, SendPolicy, prepare, send_message
+from gsmgw.sender import Attempt, ModemLink, Outcome, SendPolicy, encode, send_message
 from gsmgw.slot import Slot, load_counts, route_filter, slot_status
 from gsmgw.store import Store
 from gsmgw.stranded import Stranded
@@ -316,18 +316,11 @@ class Dispatcher:
                 slot.claim = None
 
     async def _claim(self, slot: Slot) -> OutgoingMessage | None:
-        """Claim the best message this modem may send and have it encoded (parts stored)."""
-        while True:
-            claimed = await self._store.claim_next(slot.id, serves=slot.serves)
-            if claimed is None:
-                return None
-            try:
-                prepared = await prepare(self._store, claimed, self._policy)
-            except StoreError:
-                self._stranded.add(claimed.id)  # claimed, but its parts could not be stored
-                raise
-            if prepared is not None:
-                return prepared
+        """Claim the best message this modem may send, its parts encoded in the same commit."""
+        return await self._store.claim_next(slot.id, serves=slot.serves, encode=self._encode)
+
+    def _encode(self, message: OutgoingMessage) -> list[tuple[str, int]]:
+        return encode(message, self._policy)
 
     def _may_claim_ahead(self, slot: Slot) -> bool:
         """Whether to claim the next message while this one is sent (limits decide otherwise)."""

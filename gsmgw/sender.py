@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from gsmgw.at.codes import ErrorKind, lookup
 from gsmgw.config import Config
-from gsmgw.errors import CommandError, EncodingError, ModemTimeout, ModemUnavailable
+from gsmgw.errors import CommandError, ModemTimeout, ModemUnavailable
 from gsmgw.models import OutgoingMessage, utc_now
 from gsmgw.sms import EncodingMode, encode_submit
 from gsmgw.store import Store
@@ -133,24 +133,6 @@ def is_temporary(error: CommandError) -> bool:
     return lookup(ErrorKind(error.kind), error.code).temporary
 
 
-async def prepare(
-    store: Store, message: OutgoingMessage, policy: SendPolicy
-) -> OutgoingMessage | None:
-    """Encode a freshly claimed message and store its parts; None when it cannot be encoded.
-
-    A message claimed before keeps the parts (and concatenation reference) it was given, so a
-    resend after a crash or failover sends exactly the PDUs of the first attempt.
-    """
-    if message.parts:
-        return message
-    try:
-        return await store.save_parts(message.id, encode(message, policy))
-    except EncodingError as exc:
-        LOGGER.warning("%s: cannot encode: %s", message.id, exc)
-        await store.mark_failed(message.id, error=f"{exc.code}: {exc}")
-        return None
-
-
 async def send_message(
     store: Store,
     link: ModemLink,
@@ -161,7 +143,7 @@ async def send_message(
     *,
     settle: asyncio.Future[Any] | None = None,
 ) -> Attempt:
-    """Send the unsent parts of a prepared (``sending``) message on one modem.
+    """Send the unsent parts of a claimed (``sending``, encoded) message on one modem.
 
     ``settle`` is the previous message's last TP-MR commit, still running: it commits with
     this message's first ``begin_part``. Every exit leaves the message settled (sent,

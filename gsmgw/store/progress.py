@@ -8,12 +8,13 @@ again and its message carries ``earlier_outcome_unknown``. Parts with a referenc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+import logging
 import sqlite3
 
-from gsmgw.errors import LocalProtocolError
+from gsmgw.errors import EncodingError, LocalProtocolError
 from gsmgw.models import (
     FINAL_STATES,
     MessageState,
@@ -23,10 +24,17 @@ from gsmgw.models import (
     StatusReport,
 )
 from gsmgw.store.common import Context, to_ms
-from gsmgw.store.outbox import change, load, message_row
+from gsmgw.store.outbox import change, claim, load, message_row
 from gsmgw.store.writer import Transaction
 
+LOGGER = logging.getLogger(__name__)
+
 _S = MessageState
+#: Encodes a claimed message: (PDU hex, TPDU length) per part, or ``EncodingError``.
+Encoder = Callable[[OutgoingMessage], Sequence[tuple[str, int]]]
+#: Messages failed for their encoding in one claim at most; then the claim ends and wakes the
+#: senders, so that a queue of unsendable messages cannot make one transaction unbounded.
+MAX_ENCODING_FAILURES = 100
 #: The latest part of (modem, TP-MR) waiting for its report: a seek on ``outbox_part_awaiting``.
 REPORT_SQL = (
     "SELECT p.message, p.part_no, o.id FROM outbox_part p JOIN outbox o ON o.pk = p.message"
@@ -58,6 +66,34 @@ def save_parts(
         [(row["pk"], number, pdu, length) for number, (pdu, length) in enumerate(parts, 1)],
     )
     return load(tx.conn, row["pk"])
+
+
+def claim_encoded(
+    tx: Transaction,
+    ctx: Context,
+    modem: str,
+    serves: Callable[[tuple[str, ...]], bool] | None,
+    encode: Encoder,
+    now: datetime,
+) -> OutgoingMessage | None:
+    """Claim the best message (``outbox.claim``) and store its parts, as ``encode`` gives them.
+
+    A message claimed before keeps its parts, so a resend sends the PDUs of its first attempt. A
+    message ``encode`` refuses fails, and the next one is claimed.
+    """
+    for _ in range(MAX_ENCODING_FAILURES):
+        message = claim(tx, ctx, modem, serves, now)
+        if message is None or message.parts:
+            return message
+        try:
+            parts = encode(message)
+        except EncodingError as exc:
+            LOGGER.warning("%s: cannot encode: %s", message.id, exc)
+            fail(tx, ctx, message.id, f"{exc.code}: {exc}", now)
+            continue
+        return save_parts(tx, message.id, parts)
+    tx.notify.append(ctx.wake_work)  # more may wait: the senders claim again
+    return None
 
 
 def begin_part(tx: Transaction, message_id: str, part_no: int, modem: str, now: datetime) -> None:

@@ -46,9 +46,10 @@ def map_errors(what: str) -> Iterator[None]:
 def connect_writer(path: Path) -> sqlite3.Connection:
     """Open the database for writing: WAL, ``synchronous=FULL``, migrated to ``SCHEMA_VERSION``.
 
-    ``synchronous=FULL`` makes every commit fsync the WAL: SPEC.md promises that an acknowledged
+    ``synchronous=FULL`` makes a commit fsync the WAL: SPEC.md promises that an acknowledged
     request survives a power cut, and NORMAL (also safe against a process crash in WAL mode) may
-    lose the last commits when the power goes.
+    lose the last commits when the power goes. The writer switches to NORMAL only for batches a
+    power cut may undo without harm (``writer.py``).
     """
     with map_errors(f"cannot open {path}"):
         path.parent.mkdir(parents=True, exist_ok=True)

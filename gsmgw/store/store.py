@@ -32,7 +32,7 @@ from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult
 from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
-from gsmgw.store.progress import ReportMatch
+from gsmgw.store.progress import Encoder, ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
 from gsmgw.store.schema import connect_reader, map_errors
 from gsmgw.store.writer import Transaction, Writer
@@ -130,17 +130,33 @@ class Store:
         return await self._run(lambda tx: outbox.enqueue(tx, self._ctx, requests, rules, moment))
 
     async def claim_next(
-        self, modem: str, *, serves: RouteFilter | None = None, now: datetime | None = None
+        self,
+        modem: str,
+        *,
+        serves: RouteFilter | None = None,
+        encode: Encoder | None = None,
+        now: datetime | None = None,
     ) -> OutgoingMessage | None:
         """Take the best due message ``modem`` may send and mark it ``sending``.
 
         Best is highest priority, then oldest; only messages whose ``send_at`` and next attempt
         have come, not expired (those are expired on the way), on a route ``serves`` accepts
-        (None: every route). The result carries its parts once ``save_parts`` stored them, and
-        its ``concat_ref``, fixed at the first claim, for the encoder.
+        (None: every route). The result carries its parts once stored, and its ``concat_ref``,
+        fixed at the first claim, for the encoder. With ``encode`` (called in the writer
+        thread: pure), the parts of a message that has none are encoded and stored in the same
+        commit (``progress.claim_encoded``), and a message it cannot encode is failed.
         """
-        moment = now or utc_now()
-        return await self._run(lambda tx: outbox.claim(tx, self._ctx, modem, serves, moment))
+        moment, ctx = now or utc_now(), self._ctx
+        # Not durable: a claim a power cut undoes leaves the message queued, and nothing of it
+        # has left (``begin_part``, durable, comes before its PDU). One fsync less per message.
+        if encode is None:
+            return await self._run(
+                lambda tx: outbox.claim(tx, ctx, modem, serves, moment), durable=False
+            )
+        return await self._run(
+            lambda tx: progress.claim_encoded(tx, ctx, modem, serves, encode, moment),
+            durable=False,
+        )
 
     async def save_parts(
         self, message_id: str, parts: Sequence[tuple[str, int]]
@@ -329,9 +345,9 @@ class Store:
         """Count outbound messages per state."""
         return await self._run(lambda tx: queries.state_counts(tx.conn))
 
-    async def _run(self, job: Callable[[Transaction], T]) -> T:
+    async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
-        return await self._writer.submit(job)
+        return await self._writer.submit(job, durable=durable)
 
 
 class StoreReader:

@@ -7,6 +7,12 @@ fsynced, ``synchronous=FULL``) does it resolve the futures with ``loop.call_soon
 ``await store.enqueue(...)`` never returns before its data is durable, and a burst of concurrent
 writers pays for one fsync. A job that raises rolls back its own savepoint only; a failed COMMIT
 fails the whole batch with ``StoreError``.
+
+A job may be queued with ``durable=False``: what a power cut may lose without harm, because a
+later durable commit always comes before anything leaves on its strength (a claim: the part's
+``begin_part`` is durable before its PDU is written). A batch of only such jobs commits with
+``synchronous=NORMAL``: in WAL mode that survives a process crash but skips the fsync, and the
+next FULL commit's fsync makes its frames durable too (the WAL is one file, synced in order).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class Transaction:
 class _Job:
     run: Callable[[Transaction], Any]
     future: asyncio.Future[Any]
+    durable: bool = True
     result: Any = None
     error: BaseException | None = None
     tx: Transaction | None = None
@@ -62,6 +69,8 @@ class Writer:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Whether the connection commits with ``synchronous=FULL`` (``connect_writer`` sets it).
+        self._full = True
 
     async def start(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Open the database in the thread (migrating it) and run ``setup`` there once."""
@@ -78,16 +87,19 @@ class Writer:
             self._thread = None
             raise
 
-    async def submit(self, run: Callable[[Transaction], T]) -> T:
+    async def submit(self, run: Callable[[Transaction], T], *, durable: bool = True) -> T:
         """Run ``run`` in the writer thread; return its result once its batch is committed."""
-        return await self.put(run)
+        return await self.put(run, durable=durable)
 
-    def put(self, run: Callable[[Transaction], T]) -> asyncio.Future[T]:
-        """Queue ``run`` now, behind every job queued before it; its future resolves at commit."""
+    def put(self, run: Callable[[Transaction], T], *, durable: bool = True) -> asyncio.Future[T]:
+        """Queue ``run`` now, behind every job queued before it; its future resolves at commit.
+
+        ``durable=False``: the commit may skip its fsync (see the module docstring).
+        """
         if self._thread is None or self._loop is None:
             raise StoreError("the store is not open")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._jobs.put(_Job(run, future))
+        self._jobs.put(_Job(run, future, durable))
         return future
 
     async def close(self) -> None:
@@ -138,6 +150,10 @@ class Writer:
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
             with map_errors(f"cannot write {self.path}"):
+                full = any(job.durable for job in batch)
+                if full != self._full:
+                    conn.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
+                    self._full = full
                 conn.execute("BEGIN IMMEDIATE")
                 for job in batch:
                     self._run_job(conn, job)

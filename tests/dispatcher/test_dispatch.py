@@ -403,7 +403,7 @@ async def test_a_hung_modem_gives_its_message_to_another(
         assert message.state is MessageState.SENT
 
 
-@pytest.mark.parametrize("failing", ["save_parts", "begin_part", "record_part_sent"])
+@pytest.mark.parametrize("failing", ["claim_next", "begin_part", "record_part_sent"])
 async def test_a_store_write_that_fails_mid_send_strands_nothing(
     harness: MakeHarness, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:

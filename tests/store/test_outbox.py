@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gsmgw.config import RuleConfig
-from gsmgw.errors import LocalProtocolError
-from gsmgw.models import MessageState, PartState, SendRequest, StatusReport
+from gsmgw.errors import EncodingError, LocalProtocolError
+from gsmgw.models import MessageState, OutgoingMessage, PartState, SendRequest, StatusReport
 from gsmgw.store import EnqueuePolicy, Store
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -340,3 +340,64 @@ async def test_save_parts_needs_a_sending_message(store: Store) -> None:
         await store.save_parts("m", [("00AA", 10)])
     with pytest.raises(LocalProtocolError):
         await store.save_parts("unknown", [("00AA", 10)])
+
+
+def two_parts(message: OutgoingMessage) -> list[tuple[str, int]]:
+    """Encode every message as two parts; refuse the text "too long"."""
+    if message.text == "too long":
+        raise EncodingError("over max_parts", code="text_too_long")
+    return [(f"00{message.concat_ref:02X}", 10), ("00BB", 11)]
+
+
+async def test_claim_with_an_encoder_stores_the_parts_in_the_same_commit(store: Store) -> None:
+    await store.enqueue([request(id="m")], now=T0)
+    commits = store.commits
+    claimed = await store.claim_next("sim1", encode=two_parts, now=T0)
+    assert store.commits == commits + 1
+    assert claimed is not None
+    assert [(p.part_no, p.pdu_hex) for p in claimed.parts] == [
+        (1, f"00{claimed.concat_ref:02X}"),
+        (2, "00BB"),
+    ]
+    assert claimed.state is MessageState.SENDING
+
+
+async def test_claim_with_an_encoder_keeps_the_parts_of_an_earlier_claim(store: Store) -> None:
+    await store.enqueue([request(id="m")], now=T0)
+    first = await store.claim_next("sim1", encode=two_parts, now=T0)
+    assert first is not None
+    await store.requeue("m", error="modem gone")
+
+    def refuse(message: OutgoingMessage) -> list[tuple[str, int]]:
+        raise AssertionError("a message with parts is not encoded again")
+
+    again = await store.claim_next("sim2", encode=refuse, now=T0)
+    assert again is not None
+    assert again.parts == first.parts
+
+
+async def test_claim_with_an_encoder_fails_what_it_cannot_encode(store: Store) -> None:
+    await store.enqueue([request("too long", id="bad", priority=1), request(id="ok")], now=T0)
+    claimed = await store.claim_next("sim1", encode=two_parts, now=T0)
+    assert claimed is not None
+    assert claimed.id == "ok"
+    bad = await store.get_message("bad")
+    assert bad is not None
+    assert (bad.state, bad.error) == (MessageState.FAILED, "text_too_long: over max_parts")
+    assert ("bad", "failed") in await states(store)
+
+
+async def test_a_claim_fails_a_bounded_number_of_messages(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue of unencodable messages is failed over several commits, waking the senders."""
+    import gsmgw.store.progress
+
+    monkeypatch.setattr(gsmgw.store.progress, "MAX_ENCODING_FAILURES", 2)
+    await store.enqueue([request("too long", id=f"bad{n}") for n in range(3)], now=T0)
+    store.work_added.clear()
+    assert await store.claim_next("sim1", encode=two_parts, now=T0) is None
+    assert store.work_added.is_set()
+    assert await store.state_counts() == {MessageState.FAILED: 2, MessageState.QUEUED: 1}
+    assert await store.claim_next("sim1", encode=two_parts, now=T0) is None
+    assert await store.state_counts() == {MessageState.FAILED: 3}

@@ -43,6 +43,51 @@ async def test_concurrent_enqueues_share_one_commit(store: Store) -> None:
         assert reader.state_counts() == {MessageState.QUEUED: 300}
 
 
+def synchronous(tx: Transaction) -> int:
+    """Return the connection's ``PRAGMA synchronous`` inside a job (1 NORMAL, 2 FULL)."""
+    value: int = tx.conn.execute("PRAGMA synchronous").fetchone()[0]
+    return value
+
+
+async def test_a_batch_skips_its_fsync_only_when_every_job_allows_it(store: Store) -> None:
+    writer = store._writer
+    assert await writer.submit(synchronous, durable=False) == 1
+    assert await writer.submit(synchronous) == 2
+    started, release = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        started.set()
+        release.wait(30)
+
+    # One batch of a durable and a non-durable job: it fsyncs.
+    blocker = asyncio.ensure_future(writer.submit(hold, durable=False))
+    assert await asyncio.to_thread(started.wait, 30)
+    lenient = writer.put(synchronous, durable=False)
+    strict = writer.put(synchronous)
+    release.set()
+    await blocker
+    assert (await lenient, await strict) == (2, 2)
+
+
+async def test_a_claim_is_the_only_commit_that_skips_its_fsync(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut may undo a claim (nothing left yet); not an enqueue or a part's progress."""
+    seen: list[int] = []
+    real = store._writer.submit
+
+    async def spy(run: object, *, durable: bool = True) -> object:
+        seen.append(durable)
+        return await real(run, durable=durable)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store._writer, "submit", spy)
+    await store.enqueue([request("m")])
+    assert await store.claim_next("sim1", encode=lambda m: [("00AA", 10)]) is not None
+    await store.begin_part("m", 1, "sim1")
+    await store.record_part_sent("m", 1, 7, "sim1")
+    assert seen == [True, False, True, True]
+
+
 async def test_a_failing_job_does_not_spoil_its_batch(store: Store) -> None:
     good = store.enqueue([request("good")])
     bad = store.begin_part("nope", 1, "sim1")
