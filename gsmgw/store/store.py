@@ -315,8 +315,14 @@ class Store:
         return await self._run(lambda tx: queries.publication_count(tx.conn))
 
     async def ack_publication(self, publication_id: int) -> bool:
-        """Drop a publication the broker acknowledged; False if it was gone already."""
-        return await self._run(lambda tx: queries.ack_publication(tx.conn, publication_id))
+        """Drop a publication the broker acknowledged; False if it was gone already.
+
+        Not durable: a power cut may undo the last acknowledgements, and those events are then
+        published again (MQTT QoS 1 is at least once anyway; every payload carries its id).
+        """
+        return await self._run(
+            lambda tx: queries.ack_publication(tx.conn, publication_id), durable=False
+        )
 
     # --- opt-out, counters, listings ----------------------------------------------------------
 

@@ -10,9 +10,10 @@ fails the whole batch with ``StoreError``.
 
 A job may be queued with ``durable=False``: what a power cut may lose without harm, because a
 later durable commit always comes before anything leaves on its strength (a claim: the part's
-``begin_part`` is durable before its PDU is written). A batch of only such jobs commits with
-``synchronous=NORMAL``: in WAL mode that survives a process crash but skips the fsync, and the
-next FULL commit's fsync makes its frames durable too (the WAL is one file, synced in order).
+``begin_part`` is durable before its PDU is written), or because its loss only repeats what may
+repeat (a publication's acknowledgement: the event is published again). A batch of only such
+jobs commits with ``synchronous=NORMAL``: in WAL mode that survives a process crash but skips the
+fsync, and the next FULL commit's fsync makes its frames durable too (the WAL is one file).
 """
 
 from __future__ import annotations

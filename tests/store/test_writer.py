@@ -69,10 +69,10 @@ async def test_a_batch_skips_its_fsync_only_when_every_job_allows_it(store: Stor
     assert (await lenient, await strict) == (2, 2)
 
 
-async def test_a_claim_is_the_only_commit_that_skips_its_fsync(
+async def test_only_a_claim_and_an_acknowledged_publication_skip_their_fsync(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A power cut may undo a claim (nothing left yet); not an enqueue or a part's progress."""
+    """A power cut may undo a claim (nothing left yet) or an ack (published again), no more."""
     seen: list[int] = []
     real = store._writer.submit
 
@@ -85,7 +85,10 @@ async def test_a_claim_is_the_only_commit_that_skips_its_fsync(
     assert await store.claim_next("sim1", encode=lambda m: [("00AA", 10)]) is not None
     await store.begin_part("m", 1, "sim1")
     await store.record_part_sent("m", 1, 7, "sim1")
-    assert seen == [True, False, True, True]
+    publications = await store.next_publications(10)
+    assert publications
+    await store.ack_publication(publications[0].id)
+    assert seen == [True, False, True, True, True, False]
 
 
 async def test_a_failing_job_does_not_spoil_its_batch(store: Store) -> None:
