@@ -70,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (0 ok, 1 failure, 2 usage error)."""
+    args = build_parser().parse_args(argv)  # --version and --help end here, before asyncio loads
     import asyncio
     import logging
 
-    args = build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     module = importlib.import_module(args._module)
