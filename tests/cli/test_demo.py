@@ -12,8 +12,8 @@ import pytest
 
 from gsmgw import mosquitto
 from gsmgw.cli import main
-from gsmgw.demo import TOUR
 from gsmgw.sim import get_sim
+from gsmgw.tour import TOUR
 
 
 def test_demo_once_runs_every_step_and_cleans_up(capsys: pytest.CaptureFixture[str]) -> None:
