@@ -9,11 +9,8 @@ encoded once (its parts and concatenation reference are stored, so a resend reus
 asks ``pool.best_modem`` whether it should send it: the cheapest modem for the destination
 first, then the one that will finish soonest (SPEC.md "Routing"). When another modem is better,
 the message is handed to it (at most one waits per modem) and the claiming modem stands aside
-until something changes. Timers exist only for ``send_at``/retry due times, rate-limit windows
-and the periodic expiry and incomplete-inbound flush. A wall-clock jump moves the stored due times
-and expiries with it (``gsmgw.store.jumps``): every store call looks for one first, a check every
-second finds one while the store is idle, and the timer then plans again (it may have read a due
-time just before the jump and measured it against the clock just after).
+until something changes. Timers exist only for rate-limit windows and, in ``gsmgw.schedule``, for
+``send_at``/retry due times, wall-clock jumps and the periodic expiry and incomplete-inbound flush.
 
 Commits, not modems, bound a fast modem's rate, so two steps overlap them: a modem whose parts
 take under ``CLAIM_AHEAD_MAX_SEND_TIME`` claims its next message while it sends the current one,
@@ -31,8 +28,9 @@ from typing import NoReturn
 
 from gsmgw.config import Config, ModemConfig
 from gsmgw.errors import StoreError
-from gsmgw.models import OutgoingMessage, utc_now
+from gsmgw.models import OutgoingMessage
 from gsmgw.pool import ModemView, best_modem, updated_send_time
+from gsmgw.schedule import Schedule, wait
 from gsmgw.sender import Attempt, ModemLink, Outcome, SendPolicy, encode, send_message
 from gsmgw.slot import Slot, load_counts, route_filter, slot_status
 from gsmgw.store import Store
@@ -43,14 +41,6 @@ __all__ = ["Dispatcher", "Slot", "load_counts", "route_filter"]
 LOGGER = logging.getLogger(__name__)
 
 # All of these are in seconds.
-#: Longest wait of the due-time timer without a change (a safety net, not the mechanism).
-TIMER_MAX_INTERVAL = 60.0
-#: After waking modems for due messages, look again this soon (they may all be busy).
-DUE_RECHECK_INTERVAL = 1.0
-#: How often waiting messages past ``valid_for`` are expired and stale inbound sets flushed.
-MAINTENANCE_INTERVAL = 30.0
-#: How often the wall clock is checked for a jump while nothing else calls the store.
-CLOCK_CHECK_INTERVAL = 1.0
 #: A modem whose send failed without an answer (hang, vanished) rests this long.
 FAILURE_PAUSE_DELAY = 5.0
 #: How long a modem holds a message for a busier, better modem before sending it itself.
@@ -77,7 +67,9 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._slots: dict[str, Slot] = {}
         self._group: asyncio.TaskGroup | None = None
-        self._schedule_changed = asyncio.Event()
+        self._schedule = Schedule(
+            store, self._wake_senders, lambda: self._config.gateway.incomplete_after
+        )
         self._stopping = False
         self._idle = asyncio.Event()
         self._stranded = Stranded(store, self.poke)
@@ -117,7 +109,10 @@ class Dispatcher:
 
     def poke(self) -> None:
         """Something changed (a modem, the schedule): every modem looks for work again."""
-        self._schedule_changed.set()
+        self._schedule.changed.set()
+        self._wake_senders()
+
+    def _wake_senders(self) -> None:
         for slot in self._slots.values():
             slot.wake.set()
 
@@ -153,9 +148,7 @@ class Dispatcher:
             for slot in self._slots.values():
                 self._start(slot)
             group.create_task(self._waker(), name="dispatch-waker")
-            group.create_task(self._timer(), name="dispatch-timer")
-            group.create_task(self._maintenance(), name="dispatch-maintenance")
-            group.create_task(self._follow_clock(), name="dispatch-clock")
+            group.create_task(self._schedule.run(), name="dispatch-schedule")
             group.create_task(self._stranded.run(), name="dispatch-stranded")
         raise AssertionError("the dispatcher's tasks never end")  # pragma: no cover
 
@@ -189,51 +182,7 @@ class Dispatcher:
         while True:
             await work.wait()
             work.clear()
-            for slot in self._slots.values():
-                slot.wake.set()
-
-    async def _timer(self) -> NoReturn:
-        """Wake the modems when the earliest ``send_at`` or retry comes due."""
-        while True:
-            self._schedule_changed.clear()
-            try:
-                due = await self._store.next_due_at()
-            except StoreError as exc:  # e.g. the disk is full: the queue waits, nothing is lost
-                LOGGER.warning("cannot read the schedule (retrying): %s", exc)
-                await _wait(self._schedule_changed, FAILURE_PAUSE_DELAY)
-                continue
-            delay = TIMER_MAX_INTERVAL
-            if due is not None:
-                delay = min((due - utc_now()).total_seconds(), TIMER_MAX_INTERVAL)
-                if delay <= 0:
-                    for slot in self._slots.values():
-                        slot.wake.set()
-                    delay = DUE_RECHECK_INTERVAL
-            await _wait(self._schedule_changed, delay)
-
-    async def _follow_clock(self) -> NoReturn:
-        """Check the wall clock; once the store moved the deadlines, the timer plans again."""
-        shifted = self._store.deadlines_shifted
-        while True:
-            self._store.check_clock()
-            if await _wait(shifted, CLOCK_CHECK_INTERVAL):
-                shifted.clear()
-                self.poke()
-
-    async def _maintenance(self) -> NoReturn:
-        while True:
-            await asyncio.sleep(MAINTENANCE_INTERVAL)
-            try:
-                expired = await self._store.expire_due()
-                older = self._config.gateway.incomplete_after
-                flushed = await self._store.flush_incomplete(older_than=older)
-            except Exception:
-                LOGGER.exception("periodic expiry and inbound flush failed")
-                continue
-            if expired or flushed:
-                LOGGER.info(
-                    "expired %d messages, flushed %d incomplete", len(expired), len(flushed)
-                )
+            self._wake_senders()
 
     # --- one modem's sender ------------------------------------------------------------------
 
@@ -248,7 +197,7 @@ class Dispatcher:
             except Exception:
                 LOGGER.exception("%s: sender failed; resting", slot.id)
                 slot.paused_until = time.monotonic() + FAILURE_PAUSE_DELAY
-                await _wait(slot.wake, FAILURE_PAUSE_DELAY)
+                await wait(slot.wake, FAILURE_PAUSE_DELAY)
 
     async def _step(self, slot: Slot) -> None:
         """Take, route and send at most one message; wait when there is nothing to do."""
@@ -258,15 +207,15 @@ class Dispatcher:
             if self._stopping and not slot.handed:
                 slot.parked = True  # holds nothing and takes nothing more: drain may end
                 self._idle.set()
-            wait = None if self._stopping or slot.link is None else slot.paused_until - now
-            await _wait(slot.wake, wait if wait and slot.registered else None)
+            pause = None if self._stopping or slot.link is None else slot.paused_until - now
+            await wait(slot.wake, pause if pause and slot.registered else None)
             return
         delay = slot.limit_delay(1, now)
         if delay > 0:
             await self._settle(slot)
             if slot.handed:
                 await self._give_back(slot)  # handed over before the budget ran out
-            await _wait(slot.wake, delay)
+            await wait(slot.wake, delay)
             return
         stuck = slot.held is not None and slot.stuck
         message = await self._next_message(slot)
@@ -304,6 +253,16 @@ class Dispatcher:
             message = slot.handed.popleft()
             self.poke()  # the modem that handed it over may look for work again
             return message
+        ahead = slot.claim is not None
+        claimed = await self._claimed(slot)
+        if claimed is None and ahead:
+            # Claimed ahead, during the last send: work that came since woke this modem, and
+            # the loop cleared that wake-up. Nothing would claim the new message: look again.
+            claimed = await self._claimed(slot)
+        return claimed
+
+    async def _claimed(self, slot: Slot) -> OutgoingMessage | None:
+        """Return the result of this modem's claim, started now unless it was made ahead."""
         if slot.claim is None:
             slot.claim = asyncio.ensure_future(self._claim(slot))
         # Shielded: a claim that commits must reach someone; a cancelled sender's
@@ -346,11 +305,11 @@ class Dispatcher:
         if best is None:
             # Nobody may take it now: wait for this modem's limit window (or any change).
             parts = len(message.unsent_parts())
-            await _wait(slot.wake, slot.limit_delay(parts, time.monotonic()) or None)
+            await wait(slot.wake, slot.limit_delay(parts, time.monotonic()) or None)
             return
         # The better modem has a message waiting already; if nothing changes for a while
         # (modems holding messages for each other), this one sends it after all.
-        slot.stuck = not await _wait(slot.wake, HOLD_PATIENCE_DELAY)
+        slot.stuck = not await wait(slot.wake, HOLD_PATIENCE_DELAY)
 
     async def _send(self, slot: Slot, message: OutgoingMessage) -> None:
         link = slot.link
@@ -386,7 +345,7 @@ class Dispatcher:
         slot.last_error = attempt.error
         if attempt.outcome is Outcome.RETRYING:
             slot.retried += 1
-            self._schedule_changed.set()
+            self._schedule.changed.set()
         elif attempt.outcome is Outcome.FAILED:
             slot.failed += 1
         else:
@@ -443,16 +402,3 @@ class Dispatcher:
         """Return per-modem sending figures (for ``gsmgw status``)."""
         now = time.monotonic()
         return [slot_status(slot, now) for slot in self._slots.values()]
-
-
-async def _wait(event: asyncio.Event, limit: float | None) -> bool:
-    """Wait for ``event`` or ``limit`` seconds (None: no limit); return whether it was set."""
-    if limit is None:
-        await event.wait()
-        return True
-    try:
-        async with asyncio.timeout(max(limit, 0.0)):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True

@@ -38,6 +38,28 @@ async def test_idle_modem_sends_a_new_message(harness: MakeHarness) -> None:
     assert part.reference == h.sims["sim1"].sim.sent[0].reference
 
 
+async def test_work_queued_after_an_empty_claim_ahead_is_not_missed(harness: MakeHarness) -> None:
+    """A fast modem claims ahead while it sends; what is queued after that claim still goes.
+
+    The claim made ahead finds nothing; a message queued next wakes the modem while it sends,
+    and the loop clears that wake-up: the modem must not take the old, empty claim for news.
+    """
+    h = await harness(ONE)
+    await h.plug("sim1", send_delay=0.2)  # under CLAIM_AHEAD_MAX_SEND_TIME: it claims ahead
+    slot = h.dispatcher.slots["sim1"]
+    await h.store.enqueue([request("first", id="m1")])
+    await eventually(lambda: h.idle("sim1") and slot.samples == 1)
+
+    await h.store.enqueue([request("second", id="m2")])
+    await eventually(lambda: slot.claim is not None and slot.claim.done())
+    assert slot.claim is not None
+    assert slot.claim.result() is None  # claimed ahead while "second" is being sent
+    assert h.sent_texts("sim1") == ["first"]
+    await h.store.enqueue([request("third", id="m3")])
+
+    await eventually(lambda: h.sent_texts("sim1") == ["first", "second", "third"], limit=5)
+
+
 async def test_priority_then_age(harness: MakeHarness) -> None:
     h = await harness(ONE)
     for n, priority in enumerate([0, 5, 0, 10, 5]):
@@ -365,9 +387,9 @@ async def test_the_faster_modem_takes_more_at_equal_cost(harness: MakeHarness) -
 async def test_waiting_messages_expire_without_any_modem(
     harness: MakeHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gsmgw.dispatcher
+    import gsmgw.schedule
 
-    monkeypatch.setattr(gsmgw.dispatcher, "MAINTENANCE_INTERVAL", 0.05)
+    monkeypatch.setattr(gsmgw.schedule, "MAINTENANCE_INTERVAL", 0.05)
     h = await harness(ONE)  # no modem plugged: nothing claims, the periodic expiry must act
     past = datetime.now(UTC) - timedelta(seconds=5)
     await h.store.enqueue([request("too late", id="late", valid_for=1)], now=past)
