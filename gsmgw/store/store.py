@@ -102,7 +102,7 @@ class Store:
 
     @property
     def commits(self) -> int:
-        """Return how many transactions the writer committed (each is one fsync)."""
+        """Return how many transactions the writer committed (each an fsync, unless non-durable)."""
         return self._writer.commits
 
     @property
@@ -147,16 +147,15 @@ class Store:
         commit (``progress.claim_encoded``), and a message it cannot encode is failed.
         """
         moment, ctx = now or utc_now(), self._ctx
+
+        def job(tx: Transaction) -> OutgoingMessage | None:
+            if encode is None:
+                return outbox.claim(tx, ctx, modem, serves, moment)
+            return progress.claim_encoded(tx, ctx, modem, serves, encode, moment)
+
         # Not durable: a claim a power cut undoes leaves the message queued, and nothing of it
         # has left (``begin_part``, durable, comes before its PDU). One fsync less per message.
-        if encode is None:
-            return await self._run(
-                lambda tx: outbox.claim(tx, ctx, modem, serves, moment), durable=False
-            )
-        return await self._run(
-            lambda tx: progress.claim_encoded(tx, ctx, modem, serves, encode, moment),
-            durable=False,
-        )
+        return await self._run(job, durable=False)
 
     async def save_parts(
         self, message_id: str, parts: Sequence[tuple[str, int]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -42,19 +44,30 @@ def _simulate_once(*args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
-def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
-    link = tmp_path / "gsmmodem-test"
+@contextlib.contextmanager
+def _simulating(
+    *args: str, stop: signal.Signals, stdin: int = subprocess.PIPE
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``gsmgw simulate ARGS`` for the block, then stop it with ``stop``: it must exit 0."""
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gsmgw", "simulate", "--json", "--send-delay", "0"),
-            *("--profile", "quectel", "--link", str(link)),
-        ],
-        stdin=subprocess.PIPE,
+        [sys.executable, "-m", "gsmgw", "simulate", *args],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert process.stdin is not None
     try:
+        yield process
+    finally:
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, stderr.decode()
+
+
+def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
+    link = tmp_path / "gsmmodem-test"
+    args = ("--json", "--send-delay", "0", "--profile", "quectel", "--link", str(link))
+    with _simulating(*args, stop=signal.SIGINT) as process:
+        assert process.stdin is not None
         first = json.loads(_line(process))
         assert first["link"] == str(link)
         assert os.readlink(link) == first["path"]
@@ -72,33 +85,20 @@ def test_simulate_prints_its_path_and_obeys_stdin(tmp_path: Path) -> None:
             assert _line(process).startswith("error: unknown command")
         finally:
             os.close(host)
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, stderr.decode()
     assert not link.exists()
 
 
 def test_the_control_socket_listens_once_the_first_line_is_out(tmp_path: Path) -> None:
     """A script may talk to ``--control`` right after reading the pty path (no race)."""
     control = tmp_path / "control.sock"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gsmgw", "simulate", "--control", str(control)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    args = ("--control", str(control))
+    with _simulating(*args, stop=signal.SIGTERM, stdin=subprocess.DEVNULL) as process:
         assert _line(process).startswith("/dev/")
         with socket.socket(socket.AF_UNIX) as client:
             client.settimeout(TIMEOUT)
             client.connect(str(control))  # no wait, no retry
             client.sendall(b"path\n")
             assert client.makefile("rb").readline().startswith(b"ok /dev/")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, stderr.decode()
     assert not control.exists()
 
 
