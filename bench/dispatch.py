@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 
-from gsmgw.control import ControlError, request
+from gsmgw.cli.control import request
+from gsmgw.errors import ControlError
 from gsmgw.models import MessageState, SendRequest
 from gsmgw.store import Store, StoreReader
 

@@ -34,7 +34,7 @@ import time
 
 import aiomqtt
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 TOPIC = "floor/t"
 #: Pause between samples, so that every sample finds both sides idle.

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 from gsmgw.sim import Knobs, PtyModem
 
 MODEMS = 4

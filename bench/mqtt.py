@@ -37,8 +37,8 @@ from typing import Any
 
 import aiomqtt
 
-from gsmgw.bridges.client import paho_client_of
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.bridges.mqtt._client import paho_client_of
+from gsmgw.demo import Mosquitto
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

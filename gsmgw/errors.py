@@ -87,3 +87,11 @@ class ConfigError(GsmgwError):
         self.file = file
         self.key = key
         self.problem = problem
+
+
+class ControlError(GsmgwError):
+    """The daemon refused a control request, or could not be reached."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

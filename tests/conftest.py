@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 if TYPE_CHECKING:
     from gsmgw.sim import PtyModem

@@ -17,7 +17,8 @@ from pathlib import Path
 import sys
 from typing import TYPE_CHECKING, Self
 
-from gsmgw.control import ControlError, request
+from gsmgw.cli.control import request
+from gsmgw.errors import ControlError
 
 if TYPE_CHECKING:
     from gsmgw.daemon import Daemon

@@ -14,7 +14,7 @@ import aiomqtt
 
 from bench.peers.parsing import Stored, digits
 from bench.peers.system import System
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 NODE = "bench"
 #: States after which gsmgw no longer tries to send a message (SPEC.md "States").

@@ -1,23 +1,7 @@
-"""Bridges from the gateway to the outside world (MQTT)."""
+"""Bridges from the core to the outside world, each in its own package (``mqtt``).
 
-from gsmgw.bridges.client import BrokerAddress, ClientSettings, MqttVersion, TlsFiles
-from gsmgw.bridges.core import Core, Publication, SubmitResult
-from gsmgw.bridges.mqtt import Bridge, BridgeSettings, run, settings_from_config
-from gsmgw.bridges.requests import RequestSettings
-from gsmgw.bridges.topics import Topics
+A bridge sees the core only through ``gsmgw.core`` (submit, USSD, the publication queue);
+``guards`` holds what every bridge uses to protect the core (rate limits).
+"""
 
-__all__ = [
-    "Bridge",
-    "BridgeSettings",
-    "BrokerAddress",
-    "ClientSettings",
-    "Core",
-    "MqttVersion",
-    "Publication",
-    "RequestSettings",
-    "SubmitResult",
-    "TlsFiles",
-    "Topics",
-    "run",
-    "settings_from_config",
-]
+__all__: list[str] = []

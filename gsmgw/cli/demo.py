@@ -26,9 +26,8 @@ async def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from gsmgw.cli.output import error
-    from gsmgw.demo import run_demo
+    from gsmgw.demo import MosquittoMissing, run_demo
     from gsmgw.errors import GsmgwError
-    from gsmgw.mosquitto import MosquittoMissing
 
     try:
         if not args.once:

@@ -41,8 +41,9 @@ async def through_daemon(
     config: Config, op: str, fields: dict[str, Any], direct: Callable[[Store], Awaitable[T]]
 ) -> T | Any:
     """Run ``op`` on the daemon; without a daemon, run ``direct`` on the database itself."""
-    from gsmgw.control import ControlError, request
-    from gsmgw.gateway import make_store
+    from gsmgw.cli.control import request
+    from gsmgw.core import make_store
+    from gsmgw.errors import ControlError
 
     try:
         return await request(str(config.gateway.control), op, **fields)
@@ -68,8 +69,8 @@ async def send_through_daemon(args: argparse.Namespace) -> int:
 
     Prints ``{"id", "state"}`` (or the refusal) per recipient; exit 1 when one was refused.
     """
+    from gsmgw.cli.control import request
     from gsmgw.cli.output import error, print_json
-    from gsmgw.control import request
     from gsmgw.errors import GsmgwError
 
     fields: dict[str, Any] = {"to": args.to, "text": args.text}

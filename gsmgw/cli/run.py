@@ -20,8 +20,8 @@ async def run(args: argparse.Namespace) -> int:
 
     from gsmgw.cli.output import error
     from gsmgw.config import load_config
+    from gsmgw.daemon import setup_logging
     from gsmgw.errors import ConfigError
-    from gsmgw.systemd import setup_logging
 
     try:
         config = load_config(args.config)

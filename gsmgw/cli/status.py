@@ -17,9 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Ask the daemon for its status and print it."""
+    from gsmgw.cli.control import request
     from gsmgw.cli.local import load
     from gsmgw.cli.output import error, print_json
-    from gsmgw.control import request
     from gsmgw.errors import GsmgwError
 
     try:

@@ -64,9 +64,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _through_daemon(args: argparse.Namespace) -> int:
+    from gsmgw.cli.control import request
     from gsmgw.cli.local import load
     from gsmgw.cli.output import error
-    from gsmgw.control import request
     from gsmgw.errors import GsmgwError
 
     try:

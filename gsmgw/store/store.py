@@ -157,12 +157,6 @@ class Store:
         # has left (``begin_part``, durable, comes before its PDU). One fsync less per message.
         return await self._run(job, durable=False)
 
-    async def save_parts(
-        self, message_id: str, parts: Sequence[tuple[str, int]]
-    ) -> OutgoingMessage:
-        """Store a sending message's encoding: (PDU hex, TPDU length) per part, in order."""
-        return await self._run(lambda tx: progress.save_parts(tx, message_id, parts))
-
     async def begin_part(
         self, message_id: str, part_no: int, modem: str, *, now: datetime | None = None
     ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.floor import _packet, fsync_times, hop_raw
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 
 @pytest.mark.parametrize(

@@ -21,14 +21,19 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 import pytest
 
-from gsmgw.bridges.client import BrokerAddress, ClientSettings, MqttVersion, TlsFiles
-from gsmgw.bridges.core import SubmitResult
-from gsmgw.bridges.mqtt import Bridge, BridgeSettings
-from gsmgw.bridges.requests import RequestSettings
-from gsmgw.bridges.topics import Topics
+from gsmgw.bridges.mqtt import (
+    Bridge,
+    BridgeSettings,
+    BrokerAddress,
+    ClientSettings,
+    MqttVersion,
+    RequestSettings,
+    TlsFiles,
+)
+from gsmgw.core import SubmitResult, Topics
+from gsmgw.demo import Mosquitto
 from gsmgw.errors import GsmgwError, RequestError
 from gsmgw.models import MessageState, SendRequest
-from gsmgw.mosquitto import Mosquitto
 
 #: Generous: other helpers' tests share the two cores.
 WAIT_TIMEOUT = 20.0
@@ -45,7 +50,7 @@ class Entry:
 
 
 class RecordingCore:
-    """Implements `gsmgw.bridges.core.Core` in memory and records what the bridge asks."""
+    """Implements `gsmgw.core._seam.Core` in memory and records what the bridge asks."""
 
     def __init__(self) -> None:
         self.submitted: list[SendRequest] = []

@@ -16,16 +16,16 @@ import aiomqtt
 import paho.mqtt.client as paho
 import pytest
 
-from gsmgw.bridges.client import (
+from gsmgw.bridges.mqtt._client import (
     BrokerAddress,
     ClientSettings,
     MqttClient,
     MqttVersion,
-    Received,
+    ReceivedPublish,
     _OrderedAcks,
     paho_client_of,
 )
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 WAIT_TIMEOUT = 20.0
 
@@ -42,7 +42,9 @@ async def publish_one(broker: Mosquitto, topic: str, payload: bytes) -> None:
         await user.publish(topic, payload, qos=1)
 
 
-async def next_message(client: MqttClient, messages: AsyncIterator[Received]) -> Received:
+async def next_message(
+    client: MqttClient, messages: AsyncIterator[ReceivedPublish]
+) -> ReceivedPublish:
     return await asyncio.wait_for(anext(messages), WAIT_TIMEOUT)
 
 
@@ -51,7 +53,7 @@ async def next_message(client: MqttClient, messages: AsyncIterator[Received]) ->
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from gsmgw.bridges.client import BrokerAddress, ClientSettings, MqttClient, MqttVersion
+    from gsmgw.bridges.mqtt import BrokerAddress, ClientSettings, MqttClient, MqttVersion
 
     async def main() -> None:
         url, client_id, version, topic = sys.argv[1:5]

@@ -12,12 +12,19 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
-from gsmgw.bridges.client import BrokerAddress, ClientSettings, MqttClient, MqttVersion, TlsFiles
-from gsmgw.bridges.mqtt import BridgeSettings, settings_from_config
-from gsmgw.bridges.topics import Topics
+from gsmgw.bridges.mqtt import (
+    BridgeSettings,
+    BrokerAddress,
+    ClientSettings,
+    MqttClient,
+    MqttVersion,
+    TlsFiles,
+    settings_from_config,
+)
 from gsmgw.config import parse_config
+from gsmgw.core import Topics
+from gsmgw.demo import Mosquitto, free_port
 from gsmgw.errors import ConfigError
-from gsmgw.mosquitto import Mosquitto, free_port
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from gsmgw.bridges.client import MqttVersion
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.bridges.mqtt import MqttVersion
+from gsmgw.demo import Mosquitto
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users
@@ -25,9 +25,10 @@ WAIT_TIMEOUT = 20.0
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from gsmgw.bridges import (
-        Bridge, BridgeSettings, BrokerAddress, ClientSettings, MqttVersion, Topics,
+    from gsmgw.bridges.mqtt import (
+        Bridge, BridgeSettings, BrokerAddress, ClientSettings, MqttVersion,
     )
+    from gsmgw.core import Topics
 
     class StuckCore:
         async def submit(self, request):

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from gsmgw import __version__
-from gsmgw.bridges.discovery import (
+from gsmgw.bridges.mqtt._discovery import (
     SENSORS,
     STATUS_TOPIC,
     Announcer,
     ModemDescription,
     discovery_messages,
 )
-from gsmgw.bridges.topics import Topics
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.core import Topics
+from gsmgw.demo import Mosquitto
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from gsmgw.bridges.client import Received
-from gsmgw.bridges.requests import RequestHandler, RequestSettings
-from gsmgw.bridges.topics import Topics
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.bridges.mqtt import ReceivedPublish
+from gsmgw.bridges.mqtt._requests import RequestHandler, RequestSettings
+from gsmgw.core import Topics
+from gsmgw.demo import Mosquitto
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users
@@ -182,7 +182,7 @@ def test_any_payload_gets_exactly_one_well_formed_answer(
     topics = Topics("gsmgw", "fuzz")
     handler = RequestHandler(_NoCore(), topics, RequestSettings())  # type: ignore[arg-type]
     topic = topics.ussd if ussd else topics.send
-    message = Received(topic, payload, qos=1, retain=retain, mid=1, response_topic="r/1")
+    message = ReceivedPublish(topic, payload, qos=1, retain=retain, mid=1, response_topic="r/1")
     try:
         replies = asyncio.run(handler.handle(message))
     except AssertionError:

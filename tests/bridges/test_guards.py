@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gsmgw.bridges.guards import MAX_BUCKETS, RateLimiter
-from gsmgw.bridges.requests import parse_json
-from gsmgw.bridges.topics import Topics, valid_publish_topic
+from gsmgw.bridges.mqtt._requests import parse_json
+from gsmgw.core import Topics, valid_publish_topic
 from gsmgw.errors import RequestError
 
 

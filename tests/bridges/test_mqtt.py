@@ -10,12 +10,11 @@ import uuid
 
 import pytest
 
-from gsmgw.bridges.client import MqttVersion
-from gsmgw.bridges.requests import RequestSettings
-from gsmgw.bridges.topics import Topics
+from gsmgw.bridges.mqtt import MqttVersion, RequestSettings
+from gsmgw.core import Topics
+from gsmgw.demo import Mosquitto
 from gsmgw.errors import GsmgwError, ModemTimeout, RequestError, StoreError
 from gsmgw.models import MessageState
-from gsmgw.mosquitto import Mosquitto
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, RunningBridge, User, Users

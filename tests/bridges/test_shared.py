@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 import uuid
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users

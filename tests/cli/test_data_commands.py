@@ -13,8 +13,8 @@ import pytest
 
 from gsmgw.cli import build_parser
 from gsmgw.config import OptOutConfig
+from gsmgw.dispatch import Inbound
 from gsmgw.models import SendRequest
-from gsmgw.receiver import Receiver
 from gsmgw.sms import encode_deliver
 from gsmgw.store import Store
 
@@ -51,7 +51,7 @@ async def filled(config_file: Path) -> Path:
     async with Store(config_file.parent / "gsmgw.db") as store:
         for n in (1, 2, 3):
             await store.enqueue([SendRequest(to=(f"+4917000000{n}",), text=f"m{n}", id=f"m{n}")])
-        receiver = Receiver(store, OptOutConfig())
+        receiver = Inbound(store, OptOutConfig())
         for sender, text in (("+491701111111", "first"), ("+491702222222", "second")):
             (pdu,) = encode_deliver(sender, text, timestamp=WHEN)
             await receiver.pdu_received("sim1", pdu)

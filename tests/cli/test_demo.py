@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from gsmgw import mosquitto
 from gsmgw.cli import main
+from gsmgw.demo import _mosquitto as mosquitto
+from gsmgw.demo._tour import TOUR
 from gsmgw.sim import get_sim
-from gsmgw.tour import TOUR
 
 
 def test_demo_once_runs_every_step_and_cleans_up(capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,7 +41,7 @@ def test_demo_without_mosquitto_says_how_to_install_it(
             f"the mosquitto binary was not found; {mosquitto.INSTALL_HINT}"
         )
 
-    monkeypatch.setattr("gsmgw.demo.find_mosquitto", missing)
+    monkeypatch.setattr("gsmgw.demo._demo.find_mosquitto", missing)
     assert main(["demo", "--once"]) == 1
     err = capsys.readouterr().err
     assert "sudo apt-get install mosquitto" in err

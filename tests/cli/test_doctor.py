@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gsmgw.checks import Check, Status
 from gsmgw.cli import build_parser
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
+from gsmgw.doctor import Check, Status
 
 if TYPE_CHECKING:
     from gsmgw.daemon import Daemon
@@ -33,9 +33,9 @@ def judged_as_this_user(monkeypatch: pytest.MonkeyPatch) -> None:
     When root runs the tests on a machine where the Debian package once created the ``gsmgw``
     user, doctor would (rightly) judge the test's folders as that user.
     """
-    import gsmgw.doctor
+    import gsmgw.doctor._facts
 
-    monkeypatch.setattr(gsmgw.doctor, "service_account", lambda: None)
+    monkeypatch.setattr(gsmgw.doctor._facts, "service_account", lambda: None)
 
 
 async def doctor(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
@@ -343,10 +343,9 @@ async def daemon_running(
 ) -> AsyncIterator[tuple[Path, Daemon]]:
     """The real daemon in this event loop on two simulated modems, one without its PIN."""
     from gsmgw.config import load_config
-    from gsmgw.daemon import Daemon
+    from gsmgw.daemon import Daemon, Notifier
     from gsmgw.modem.port import register_scheme
     from gsmgw.sim import register_sim_scheme, stop_sims
-    from gsmgw.systemd import Notifier
 
     register_sim_scheme(register_scheme)
     modems = [("d1", "sim:doc-d1"), ("d2", "sim:doc-d2?pin=1234")]
@@ -369,7 +368,7 @@ async def daemon_running(
 async def test_a_running_daemon_is_asked_not_fought(
     daemon_running: tuple[Path, Daemon], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gsmgw.control import request
+    from gsmgw.cli.control import request
     from gsmgw.sim import get_sim
 
     config, daemon = daemon_running
@@ -410,7 +409,7 @@ async def test_bad_simulated_port_spelling(
 
 
 async def test_a_check_that_breaks_is_a_failure_not_a_crash() -> None:
-    from gsmgw.cli.doctor import _guarded
+    from gsmgw.doctor._run import _guarded
 
     async def broken() -> list[Check]:
         raise RuntimeError("surprise")
@@ -423,9 +422,9 @@ async def test_a_check_that_breaks_is_a_failure_not_a_crash() -> None:
 async def test_a_daemon_that_does_not_answer_keeps_its_ports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gsmgw.cli.doctor
+    import gsmgw.doctor._run
 
-    monkeypatch.setattr(gsmgw.cli.doctor, "STATUS_TIMEOUT", 0.3)
+    monkeypatch.setattr(gsmgw.doctor._run, "STATUS_TIMEOUT", 0.3)
     (tmp_path / "run").mkdir()
     hold = asyncio.Event()
 

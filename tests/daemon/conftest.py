@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from gsmgw.config import load_config
-from gsmgw.daemon import Daemon
+from gsmgw.daemon import Daemon, Notifier
 from gsmgw.modem.port import register_scheme
 from gsmgw.sim import PtyModem, get_sim, register_sim_scheme, stop_sims
-from gsmgw.systemd import Notifier
 from tests.run_daemon import InLoop, stop_all
 
 SimModemFactory = Callable[..., Awaitable[PtyModem]]

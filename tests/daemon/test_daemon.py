@@ -10,8 +10,9 @@ import socket
 
 import pytest
 
-from gsmgw.control import ControlError, request
+from gsmgw.cli.control import request
 from gsmgw.daemon import install_signals
+from gsmgw.errors import ControlError
 from gsmgw.models import MessageState
 from gsmgw.store import StoreReader
 
@@ -47,7 +48,7 @@ async def test_send_and_status_go_through_the_control_socket(
     (modem,) = status["modems"]
     assert (modem["id"], modem["state"], modem["manufacturer"]) == ("d1", "ready", "gsmgw")
     assert status["node"] == "t"
-    await eventually(lambda: running.daemon.dispatcher.slots["d1"].sent == 1)  # type: ignore[union-attr]
+    await eventually(lambda: running.daemon.dispatcher.senders["d1"].sent == 1)  # type: ignore[union-attr]
     status = await request(running.control, "status")
     assert status["queue"]["sent"] == 1
     assert status["modems"][0]["sent"] == 1
@@ -74,7 +75,7 @@ async def test_sigterm_mid_send_loses_nothing(start_daemon: StartDaemon) -> None
         for n in range(4):
             fields = {"to": "+491701234567", "text": f"m{n}", "id": f"m{n}"}
             await request(running.control, "send", request=fields)
-        slot = running.daemon.dispatcher.slots["t1"]  # type: ignore[union-attr]
+        slot = running.daemon.dispatcher.senders["t1"]  # type: ignore[union-attr]
         await eventually(lambda: slot.busy_parts > 0)
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(running.task, 20) == 0
@@ -110,8 +111,8 @@ async def test_sighup_reloads_modems_and_limits(start_daemon: StartDaemon) -> No
         os.kill(os.getpid(), signal.SIGHUP)
         dispatcher = running.daemon.dispatcher
         assert dispatcher is not None
-        await eventually(lambda: "h2" in dispatcher.slots and dispatcher.slots["h2"].link)
-        assert dispatcher.slots["h1"].config.per_minute == 7
+        await eventually(lambda: "h2" in dispatcher.senders and dispatcher.senders["h2"].link)
+        assert dispatcher.senders["h1"].config.per_minute == 7
 
         await request(
             running.control, "send", request={"to": "+491701234567", "text": "x", "modem": "h2"}
@@ -122,11 +123,11 @@ async def test_sighup_reloads_modems_and_limits(start_daemon: StartDaemon) -> No
         running.config_file.write_text("[gateway]\nmax_parts = 0\n", encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)
         await asyncio.sleep(0.2)
-        assert "h2" in dispatcher.slots
+        assert "h2" in dispatcher.senders
 
         running.config_file.write_text(config_text(sim_modem("h1")), encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)
-        await eventually(lambda: "h2" not in dispatcher.slots)
+        await eventually(lambda: "h2" not in dispatcher.senders)
     finally:
         uninstall()
     assert await running.stop() == 0

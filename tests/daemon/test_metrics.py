@@ -14,8 +14,8 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 import pytest
 
+from gsmgw.cli.control import request
 from gsmgw.config import load_config
-from gsmgw.control import request
 from gsmgw.daemon import run
 from gsmgw.errors import ConfigError
 
@@ -57,7 +57,7 @@ async def test_a_scrape_reads_the_running_daemon(start_daemon: StartDaemon) -> N
     await running.daemon.modems.first_attempts.wait()  # type: ignore[union-attr]
     sim("m1").sim.inject_sms("+491705555555", "hello")
     await request(running.control, "send", request={"to": "+491701234567", "text": "x", "id": "1"})
-    await eventually(lambda: running.daemon.dispatcher.slots["m1"].sent == 1)  # type: ignore[union-attr]
+    await eventually(lambda: running.daemon.dispatcher.senders["m1"].sent == 1)  # type: ignore[union-attr]
     await eventually(lambda: running.daemon.gateway.receiver.received == 1)  # type: ignore[union-attr]
 
     samples = await scrape(port)
@@ -133,6 +133,23 @@ async def test_a_port_in_use_stops_the_daemon_naming_the_key(
     assert code == 1
     (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert f"gateway.metrics: cannot listen on 127.0.0.1:{port}" in line
+    assert "Traceback" not in caplog.text
+
+
+async def test_metrics_without_prometheus_client_is_a_config_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
+    config_file = tmp_path / "gsmgw.toml"
+    gateway = "metrics = '127.0.0.1:9101'"
+    config_file.write_text(config_text(sim_modem("m1"), gateway=gateway), encoding="utf-8")
+    with caplog.at_level(logging.ERROR, logger="gsmgw.daemon"):
+        async with asyncio.timeout(20):
+            code = await run(load_config(config_file))
+
+    assert code == 1
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "gateway.metrics: needs prometheus-client: pip install 'gsmgw[metrics]'" in line
     assert "Traceback" not in caplog.text
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiomqtt
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 
 from .conftest import StartDaemon, config_text, sim, sim_modem
 

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from gsmgw.config import load_config
-from gsmgw.daemon import Daemon
+from gsmgw.daemon import Daemon, Notifier
 from gsmgw.models import MessageState, OutgoingMessage, SendRequest
 from gsmgw.modem.port import register_scheme
 from gsmgw.modem.supervisor import Timing
 from gsmgw.sim import PtyModem, register_sim_scheme, stop_sims
 from gsmgw.store import StoreReader
-from gsmgw.systemd import Notifier
 from tests.run_daemon import InLoop, stop_all
 
 SimModemFactory = Callable[..., Awaitable[PtyModem]]

@@ -19,10 +19,10 @@ import signal
 
 import pytest
 
+from gsmgw.cli.control import request
 from gsmgw.clock import JUMP_THRESHOLD
-from gsmgw.control import request
+from gsmgw.dispatch._send import RETRY_BASE_DELAY, RETRY_JITTER
 from gsmgw.models import MessageState
-from gsmgw.sender import RETRY_BASE_DELAY, RETRY_JITTER
 from gsmgw.sim import PtyModem
 from tests.run_daemon import answering, start_run
 

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from gsmgw.control import ControlError, request
+from gsmgw.cli.control import request
+from gsmgw.errors import ControlError
 from gsmgw.models import MessageState
 from gsmgw.store import StoreReader
 from tests.run_daemon import answering, start_run

@@ -13,7 +13,7 @@ import time
 import aiomqtt
 import pytest
 
-from gsmgw.mosquitto import Mosquitto
+from gsmgw.demo import Mosquitto
 from tests.run_daemon import answering, start_run
 
 from .conftest import (

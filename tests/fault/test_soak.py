@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from gsmgw.control import ControlError, request
+from gsmgw.cli.control import request
+from gsmgw.errors import ControlError
 from gsmgw.models import MessageState
 from gsmgw.sim import PtyModem
 from gsmgw.store import StoreReader

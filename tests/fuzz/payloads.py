@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import json
 
-from gsmgw.bridges.requests import parse_json
+from gsmgw.bridges.mqtt._requests import parse_json
 from gsmgw.errors import RequestError
 from gsmgw.models import SendRequest
 from gsmgw.validate import ENCODING_MODES, MAX_ID_LENGTH, MAX_TEXT_LENGTH, MAX_VALID_FOR

@@ -73,12 +73,11 @@ async def fill(store: Store) -> None:
         now=T0,
     )
     for _ in range(4):  # oldest first: expiring, retrying, sending, sent ("scheduled" waits)
-        assert await store.claim_next("sim1", now=T0) is not None
+        assert await store.claim_next("sim1", now=T0, encode=lambda _: [("00AA", 10)]) is not None
     await store.requeue("expiring", now=T0)
     await store.mark_retrying(
         "retrying", next_attempt_at=T0 + timedelta(seconds=5), error="CMS 332", now=T0
     )
-    await store.save_parts("sent", [("00AA", 10)])
     await store.begin_part("sent", 1, "sim1", now=T0)
     await store.record_part_sent("sent", 1, 42, "sim1", now=T0)
     await store.store_incoming_part("sim1", waiting_part(), now=T0)

@@ -11,7 +11,7 @@ import pytest
 from gsmgw.config import RuleConfig
 from gsmgw.errors import EncodingError, LocalProtocolError
 from gsmgw.models import MessageState, OutgoingMessage, PartState, SendRequest, StatusReport
-from gsmgw.store import EnqueuePolicy, Store
+from gsmgw.store import EnqueuePolicy, Store, progress
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 NUMBER = "+491701234567"
@@ -31,9 +31,16 @@ async def states(store: Store) -> list[tuple[str, str]]:
     return [(p["id"], p["state"]) for p in payloads]
 
 
+async def save_parts(
+    store: Store, message_id: str, parts: list[tuple[str, int]]
+) -> OutgoingMessage:
+    """Store a claimed message's encoding, as ``claim_next(encode=...)`` does in its commit."""
+    return await store._run(lambda tx: progress.save_parts(tx, message_id, parts))
+
+
 async def send_all_parts(store: Store, message_id: str, modem: str = "sim1", ref: int = 10) -> None:
     """Save two parts and record both as sent."""
-    message = await store.save_parts(message_id, [("00AA", 10), ("00BB", 11)])
+    message = await save_parts(store, message_id, [("00AA", 10), ("00BB", 11)])
     for part in message.parts:
         await store.begin_part(message_id, part.part_no, modem)
         await store.record_part_sent(message_id, part.part_no, ref + part.part_no, modem)
@@ -120,7 +127,7 @@ async def test_parts_keep_their_concat_ref_and_sent_needs_all(store: Store) -> N
     await store.enqueue([request(id="long", report=True)], now=T0)
     message = await store.claim_next("sim1", now=T0)
     assert message is not None
-    message = await store.save_parts("long", [("00AA", 10), ("00BB", 11)])
+    message = await save_parts(store, "long", [("00AA", 10), ("00BB", 11)])
     assert [p.state for p in message.parts] == [PartState.PENDING, PartState.PENDING]
     await store.begin_part("long", 1, "sim1")
     assert await store.record_part_sent("long", 1, 41, "sim1") is None
@@ -153,7 +160,7 @@ async def test_requeue_after_crash_resends_only_unsent_parts(tmp_path: Path) -> 
         await store.enqueue([request(id="m")], now=T0)
         claimed = await store.claim_next("sim1", now=T0)
         assert claimed is not None
-        await store.save_parts("m", [("00AA", 10), ("00BB", 11), ("00CC", 12)])
+        await save_parts(store, "m", [("00AA", 10), ("00BB", 11), ("00CC", 12)])
         await store.begin_part("m", 1, "sim1")
         await store.record_part_sent("m", 1, 7, "sim1")
         await store.begin_part("m", 2, "sim1")
@@ -174,7 +181,7 @@ async def test_requeue_after_crash_resends_only_unsent_parts(tmp_path: Path) -> 
 async def test_requeue_on_failover(store: Store) -> None:
     await store.enqueue([request(id="m")], now=T0)
     await store.claim_next("sim1", now=T0)
-    await store.save_parts("m", [("00AA", 10)])
+    await save_parts(store, "m", [("00AA", 10)])
     await store.begin_part("m", 1, "sim1")
     event = await store.requeue("m", error="modem gone", outcome_unknown=True, now=T0)
     assert event.earlier_outcome_unknown
@@ -220,7 +227,7 @@ async def test_report_matches_the_latest_part_with_a_reused_reference(store: Sto
     await store.enqueue([request(id="old"), request(id="new")], now=T0)
     for name, moment in (("old", T0), ("new", T0 + timedelta(hours=1))):
         await store.claim_next("sim1", now=moment)
-        await store.save_parts(name, [("00AA", 10)])
+        await save_parts(store, name, [("00AA", 10)])
         await store.begin_part(name, 1, "sim1", now=moment)
         await store.record_part_sent(name, 1, 5, "sim1", now=moment)
     match = await store.match_status_report(StatusReport(modem="sim1", reference=5, status=0))
@@ -337,9 +344,9 @@ async def test_manual_retry_of_a_retrying_message_makes_it_due_now(store: Store)
 async def test_save_parts_needs_a_sending_message(store: Store) -> None:
     await store.enqueue([request(id="m")], now=T0)
     with pytest.raises(LocalProtocolError):
-        await store.save_parts("m", [("00AA", 10)])
+        await save_parts(store, "m", [("00AA", 10)])
     with pytest.raises(LocalProtocolError):
-        await store.save_parts("unknown", [("00AA", 10)])
+        await save_parts(store, "unknown", [("00AA", 10)])
 
 
 def two_parts(message: OutgoingMessage) -> list[tuple[str, int]]:

@@ -1,0 +1,204 @@
+"""Home Assistant MQTT discovery: a device per modem, its sensors, and a notify entity.
+
+Follows https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery: retained configs on
+``homeassistant/<component>/<node_id>/<object_id>/config`` with ``unique_id``, a ``device``
+block, availability, and value templates reading the retained modem state JSON. The notify
+entity publishes a send request on ``{prefix}/{node}/send`` from a message ``"<number>: <text>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+import re
+
+from gsmgw import __version__
+from gsmgw.core import Topics
+
+__all__ = ["DISCOVERY_PREFIX", "ModemDescription", "Sensor", "discovery_messages"]
+
+DISCOVERY_PREFIX = "homeassistant"
+#: Home Assistant publishes ``online`` here when it (re)starts: configs are sent again then.
+STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"
+#: node_id and object_id may hold only these (Home Assistant's discovery topic pattern).
+_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Sensor:
+    """One sensor, reading ``key`` of the modem state JSON."""
+
+    key: str
+    name: str
+    device_class: str | None = None
+    unit: str | None = None
+    state_class: str | None = None
+    icon: str | None = None
+    diagnostic: bool = False
+
+
+#: The modem state keys (``{prefix}/{node}/modem/{id}``) each sensor shows.
+SENSORS = (
+    Sensor("state", "State", icon="mdi:sim"),
+    Sensor(
+        "signal",
+        "Signal",
+        device_class="signal_strength",
+        unit="dBm",
+        state_class="measurement",
+        diagnostic=True,
+    ),
+    Sensor("operator", "Operator", icon="mdi:radio-tower"),
+    Sensor("registration", "Registration", icon="mdi:network", diagnostic=True),
+    Sensor("queue_depth", "Queue depth", unit="messages", state_class="measurement"),
+    Sensor("sent_today", "Sent today", unit="messages", state_class="total_increasing"),
+    Sensor("last_error", "Last error", icon="mdi:alert-circle-outline", diagnostic=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModemDescription:
+    """Who a modem is, as Home Assistant's device registry shows it."""
+
+    id: str
+    manufacturer: str | None = None
+    model: str | None = None
+    revision: str | None = None
+
+    @classmethod
+    def from_state(cls, modem_id: str, state: Mapping[str, object]) -> ModemDescription:
+        """Read identity from a modem state payload (missing or odd values are left out)."""
+
+        def text(key: str) -> str | None:
+            value = state.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(modem_id, text("manufacturer"), text("model"), text("revision"))
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("_", name)
+
+
+def _device(topics: Topics, modem: ModemDescription) -> dict[str, object]:
+    device: dict[str, object] = {
+        "identifiers": [f"gsmgw_{_safe(topics.node)}_{_safe(modem.id)}"],
+        "name": f"gsmgw {topics.node} {modem.id}",
+        "manufacturer": modem.manufacturer or "gsmgw",
+        "model": modem.model or "GSM modem",
+        "sw_version": modem.revision or __version__,
+    }
+    return device
+
+
+def _common(topics: Topics, modem: ModemDescription, object_id: str) -> dict[str, object]:
+    return {
+        "unique_id": f"gsmgw_{_safe(topics.node)}_{object_id}",
+        "device": _device(topics, modem),
+        "availability_topic": topics.availability,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "origin": {"name": "gsmgw", "sw_version": __version__},
+    }
+
+
+def sensor_config(topics: Topics, modem: ModemDescription, sensor: Sensor) -> dict[str, object]:
+    """Return the discovery config of one sensor."""
+    object_id = f"{_safe(modem.id)}_{sensor.key}"
+    config = _common(topics, modem, object_id) | {
+        "name": sensor.name,
+        "state_topic": topics.modem(modem.id),
+        "value_template": f"{{{{ value_json.{sensor.key} }}}}",
+    }
+    optional = {
+        "device_class": sensor.device_class,
+        "unit_of_measurement": sensor.unit,
+        "state_class": sensor.state_class,
+        "icon": sensor.icon,
+        "entity_category": "diagnostic" if sensor.diagnostic else None,
+    }
+    config |= {key: value for key, value in optional.items() if value is not None}
+    if sensor.key == "state":
+        # Every field of the modem state (IMEI, counters...) as attributes of this entity.
+        config["json_attributes_topic"] = topics.modem(modem.id)
+    return config
+
+
+def notify_config(topics: Topics, modem: ModemDescription) -> dict[str, object]:
+    """Return the discovery config of the notify entity that sends an SMS through this modem."""
+    object_id = f"{_safe(modem.id)}_send"
+    modem_json = json.dumps(modem.id)
+    # notify.send_message's message is "<number>: <text>"; the template makes a SPEC.md request.
+    template = (
+        "{% set p = value.split(':', 1) %}"
+        "{{ {'to': p[0] | trim, 'text': (p[1] if p | count > 1 else '') | trim, "
+        f"'modem': {modem_json}}} | tojson }}}}"
+    )
+    return _common(topics, modem, object_id) | {
+        "name": "Send SMS",
+        "command_topic": topics.node_send,
+        "command_template": template,
+        "qos": 1,
+        "icon": "mdi:message-text",
+    }
+
+
+def config_topic(component: str, topics: Topics, object_id: str) -> str:
+    """Return ``homeassistant/<component>/<node_id>/<object_id>/config``."""
+    return f"{DISCOVERY_PREFIX}/{component}/gsmgw_{_safe(topics.node)}/{_safe(object_id)}/config"
+
+
+def discovery_messages(topics: Topics, modem: ModemDescription) -> list[tuple[str, bytes]]:
+    """Return every (topic, payload) to publish, retained, for one modem."""
+    messages = [
+        (
+            config_topic("sensor", topics, f"{modem.id}_{sensor.key}"),
+            sensor_config(topics, modem, sensor),
+        )
+        for sensor in SENSORS
+    ]
+    messages.append(
+        (config_topic("notify", topics, f"{modem.id}_send"), notify_config(topics, modem))
+    )
+    return [(topic, json.dumps(config).encode()) for topic, config in messages]
+
+
+class Announcer:
+    """Publishes discovery configs for every modem whose state went by, once per connection."""
+
+    def __init__(self, topics: Topics) -> None:
+        self._topics = topics
+        self._modems: dict[str, ModemDescription] = {}
+        self._announced: dict[str, ModemDescription] = {}
+
+    @property
+    def modems(self) -> tuple[str, ...]:
+        """The modem ids seen so far."""
+        return tuple(self._modems)
+
+    def reset(self) -> None:
+        """Forget what was announced (a new connection announces everything again)."""
+        self._announced.clear()
+
+    def pending(self, modem_id: str, state_payload: bytes) -> list[tuple[str, bytes]]:
+        """Return the configs to publish after a modem state (none if already announced)."""
+        try:
+            state = json.loads(state_payload)
+        except ValueError:
+            state = {}
+        description = ModemDescription.from_state(
+            modem_id, state if isinstance(state, dict) else {}
+        )
+        self._modems[modem_id] = description
+        if self._announced.get(modem_id) == description:
+            return []
+        return discovery_messages(self._topics, description)
+
+    def announced(self, modem_id: str) -> None:
+        """Record that a modem's configs reached the broker."""
+        self._announced[modem_id] = self._modems[modem_id]
+
+    def everything(self) -> list[tuple[str, list[tuple[str, bytes]]]]:
+        """Return every known modem's configs (after Home Assistant restarted, or a reconnect)."""
+        return [(m, discovery_messages(self._topics, d)) for m, d in self._modems.items()]

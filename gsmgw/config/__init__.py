@@ -1,0 +1,37 @@
+"""The config file (SPEC.md "Config"): TOML read once into frozen dataclasses, validated."""
+
+from gsmgw.config._file import (
+    BAUDRATES,
+    DEFAULT_CONTROL,
+    DEFAULT_DATABASE,
+    DEFAULT_PATH,
+    ENCODINGS,
+    LANGUAGES,
+    MQTT_PROTOCOLS,
+    Config,
+    GatewayConfig,
+    ModemConfig,
+    MqttConfig,
+    OptOutConfig,
+    RuleConfig,
+    load_config,
+    parse_config,
+)
+
+__all__ = [
+    "BAUDRATES",
+    "DEFAULT_CONTROL",
+    "DEFAULT_DATABASE",
+    "DEFAULT_PATH",
+    "ENCODINGS",
+    "LANGUAGES",
+    "MQTT_PROTOCOLS",
+    "Config",
+    "GatewayConfig",
+    "ModemConfig",
+    "MqttConfig",
+    "OptOutConfig",
+    "RuleConfig",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,19 @@
+"""The seam between the core and the bridges: what MQTT, HTTP and SMPP may ask of a node.
+
+The core (``gsmgw.daemon.Gateway`` over the store and the dispatcher) implements ``Core``; the
+bridges import this package and never the daemon, and nothing below the bridges imports them.
+"""
+
+from gsmgw.core._node import make_store, node_topics
+from gsmgw.core._seam import Core, Publication, SubmitResult
+from gsmgw.core._topics import Topics, valid_publish_topic
+
+__all__ = [
+    "Core",
+    "Publication",
+    "SubmitResult",
+    "Topics",
+    "make_store",
+    "node_topics",
+    "valid_publish_topic",
+]

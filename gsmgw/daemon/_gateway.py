@@ -1,0 +1,252 @@
+"""The core as the bridges and the control socket see it: store, dispatcher and modem health.
+
+``Gateway`` implements ``gsmgw.core._seam.Core`` (submit, USSD, the publication queue) and
+serves the control socket's operations (``status``, ``send``, ``outbox_retry``,
+``outbox_cancel``, ``optout_add``, ``optout_remove``), so the CLI's writes go through the one
+writer the daemon owns and wake the dispatcher at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+import json
+import logging
+import time
+from typing import Any, Protocol
+
+from gsmgw.config import Config
+from gsmgw.core import SubmitResult, node_topics
+from gsmgw.dispatch import Dispatcher, Inbound
+from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
+from gsmgw.models import MessageState, SendRequest
+from gsmgw.store import EnqueuePolicy, Publication, Store
+from gsmgw.validate import ussd_code
+
+LOGGER = logging.getLogger(__package__)
+
+
+class UssdLink(Protocol):
+    """What a USSD request needs from a modem driver."""
+
+    async def ussd(self, code: str) -> str:
+        """Send a USSD code and return the network's answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthReport:
+    """What ``gsmgw status`` and ``{prefix}/{node}/modem/{id}`` say about one modem."""
+
+    state: str = "starting"
+    operator: str | None = None
+    registration: str | None = None
+    #: dBm (TS 27.007 §8.5 +CSQ, converted).
+    signal: int | None = None
+    identity: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    changed_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, object]:
+        """Return the retained MQTT payload's health fields (SPEC.md: state, operator...)."""
+        return {
+            "state": self.state,
+            "operator": self.operator,
+            "registration": self.registration,
+            "signal": self.signal,
+            **dict(self.identity),
+            "last_error": self.error,
+        }
+
+
+class Gateway:
+    """Everything the outside world may ask of a running node."""
+
+    def __init__(
+        self, store: Store, dispatcher: Dispatcher, receiver: Inbound, config: Config
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.receiver = receiver
+        self.config = config
+        self.health: dict[str, HealthReport] = {m.id: HealthReport() for m in config.modems}
+        self.ussd_links: dict[str, UssdLink] = {}
+        self.mqtt_state: Callable[[], str] = lambda: "off"
+        self.started = time.monotonic()  # uptime survives a wall-clock jump
+
+    def reload(self, config: Config) -> None:
+        """Take a new config (limits, rules, modems)."""
+        self.config = config
+        for modem in config.modems:
+            self.health.setdefault(modem.id, HealthReport())
+        for modem_id in set(self.health) - {m.id for m in config.modems}:
+            del self.health[modem_id]
+
+    # --- gsmgw.core._seam.Core -------------------------------------------------------------
+
+    async def submit(self, request: SendRequest) -> Sequence[SubmitResult]:
+        """Commit one message per recipient (policy: rules, allow-list, opt-out, limits)."""
+        if request.modem is not None and request.modem not in self.config.names():
+            raise RequestError("unknown_modem", f"no modem or group named {request.modem!r}")
+        policy = EnqueuePolicy.from_config(self.config)
+        results = await self.store.enqueue([request], policy=policy)
+        if request.send_at is not None:
+            self.dispatcher.poke()  # a new due time for the timer
+        return [SubmitResult(r.id, r.state, r.error) for r in results]
+
+    async def ussd(self, modem: str, code: str) -> str:
+        """Run a USSD code on a modem."""
+        link = self.ussd_links.get(modem)
+        if link is None:
+            if modem not in self.health:
+                raise RequestError("unknown_modem", f"no modem named {modem!r}")
+            raise ControlError("modem_unavailable", f"modem {modem!r} is not ready")
+        return await link.ussd(code)
+
+    async def next_publications(self, limit: int) -> Sequence[Publication]:
+        """Wait until something is queued; return up to ``limit`` of the oldest."""
+        added = self.store.publications_added
+        while True:
+            added.clear()
+            found = await self.store.next_publications(limit)
+            if found:
+                return found
+            await added.wait()
+
+    async def ack_publication(self, publication_id: int) -> None:
+        """Drop a publication the broker acknowledged."""
+        await self.store.ack_publication(publication_id)
+
+    # --- modem health ------------------------------------------------------------------------
+
+    async def set_health(self, modem_id: str, **changes: Any) -> None:
+        """Update a modem's health and queue its retained MQTT state when it changed."""
+        old = self.health.get(modem_id, HealthReport())
+        new = replace(old, **changes)
+        if new == replace(old, changed_at=new.changed_at):
+            return
+        new = replace(new, changed_at=time.time())
+        self.health[modem_id] = new
+        if self.config.mqtt.enabled:
+            state = new.to_json() | self._counters(modem_id)
+            payload = json.dumps(state, separators=(",", ":")).encode()
+            topic = node_topics(self.config).modem(modem_id)
+            await self.store.enqueue_publication(topic, payload, retain=True)
+
+    def _counters(self, modem_id: str) -> dict[str, object]:
+        for entry in self.dispatcher.status():
+            if entry["id"] == modem_id:
+                return {"queue_depth": entry["waiting"], "sent_today": entry["parts_last_day"]}
+        return {}
+
+    # --- control socket ----------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Callable[[Mapping[str, Any]], Awaitable[object]]]:
+        """Return the control socket's operations."""
+        return {
+            "status": self.op_status,
+            "send": self.op_send,
+            "outbox_retry": self.op_outbox_retry,
+            "outbox_cancel": self.op_outbox_cancel,
+            "optout_add": self.op_optout_add,
+            "optout_remove": self.op_optout_remove,
+            "ussd": self.op_ussd,
+        }
+
+    async def op_status(self, request: Mapping[str, Any]) -> dict[str, object]:
+        """``gsmgw status``: modems, queue depths, rates, last errors."""
+        counts = await self.store.state_counts()
+        sending = {entry["id"]: entry for entry in self.dispatcher.status()}
+        modems = []
+        for modem in self.config.modems:
+            health = self.health.get(modem.id, HealthReport())
+            modems.append(
+                {
+                    "id": modem.id,
+                    "port": modem.port,
+                    **health.to_json(),
+                    **sending.get(modem.id, {}),
+                }
+            )
+        return {
+            "node": self.config.gateway.node,
+            "uptime": round(time.monotonic() - self.started, 1),
+            "mqtt": self.mqtt_state(),
+            "queue": {str(state): counts.get(state, 0) for state in MessageState},
+            "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
+            "modems": modems,
+        }
+
+    async def op_send(self, request: Mapping[str, Any]) -> list[dict[str, object]]:
+        """``gsmgw send``: the same request and checks as MQTT's ``{prefix}/send``."""
+        parsed = SendRequest.from_json(
+            dict(request.get("request") or {}),
+            default_region=self.config.gateway.default_region,
+            known_modems=self.config.names(),
+        )
+        results = await self.submit(parsed)
+        return [_result_json(result) for result in results]
+
+    async def op_ussd(self, request: Mapping[str, Any]) -> dict[str, object]:
+        """``gsmgw ussd --modem ID CODE``: the network's answer, or the session's end status.
+
+        ``status`` is +CUSD's <m> (TS 27.007 §7.15): 0 answered, 2 ended by the network, 4 not
+        supported...; a session that ended without text has ``text`` null.
+        """
+        code = ussd_code(request.get("code"))
+        modem = request.get("modem")
+        if not isinstance(modem, str) or not modem:
+            raise RequestError("invalid_request", "'modem' must name a modem")
+        try:
+            text: str | None = await self.ussd(modem, code)
+        except CommandError as exc:
+            if exc.kind != "CUSD":
+                raise ControlError("ussd_failed", str(exc)) from exc
+            return {"modem": modem, "code": code, "status": exc.code, "text": None}
+        except (ModemUnavailable, ModemTimeout) as exc:
+            raise ControlError("ussd_failed", str(exc)) from exc
+        return {"modem": modem, "code": code, "status": 0, "text": text}
+
+    async def op_outbox_retry(self, request: Mapping[str, Any]) -> str:
+        """Send a failed, expired or cancelled message again."""
+        state = await self.store.retry(_message_id(request))
+        if state is None:
+            raise ControlError("not_found", f"no outbound message {request.get('id')!r}")
+        self.dispatcher.poke()
+        return str(state)
+
+    async def op_outbox_cancel(self, request: Mapping[str, Any]) -> str:
+        """Cancel a message that still waits."""
+        state = await self.store.cancel(_message_id(request))
+        if state is None:
+            raise ControlError("not_found", f"no outbound message {request.get('id')!r}")
+        return str(state)
+
+    async def op_optout_add(self, request: Mapping[str, Any]) -> bool:
+        """Put a number on the opt-out list."""
+        return await self.store.opt_out_add(_number(request), source="cli")
+
+    async def op_optout_remove(self, request: Mapping[str, Any]) -> bool:
+        """Take a number off the opt-out list."""
+        return await self.store.opt_out_remove(_number(request))
+
+
+def _message_id(request: Mapping[str, Any]) -> str:
+    value = request.get("id")
+    if not isinstance(value, str) or not value:
+        raise ControlError("invalid_request", "the request needs a message id")
+    return value
+
+
+def _number(request: Mapping[str, Any]) -> str:
+    value = request.get("number")
+    if not isinstance(value, str) or not value:
+        raise ControlError("invalid_request", "the request needs a number")
+    return value
+
+
+def _result_json(result: SubmitResult) -> dict[str, object]:
+    if result.error is not None:
+        error = {"code": result.error.code, "message": result.error.message}
+        return {"id": result.id, "error": error}
+    return {"id": result.id, "state": str(result.state)}
