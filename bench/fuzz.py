@@ -1,4 +1,4 @@
-"""Fuzz the PDU decoder, the AT codec and the send-request validator for a while; report.
+"""Fuzz the PDU decoder, the AT codec, the request validator and SMPP for a while; report.
 
 Drives the properties of ``tests/fuzz`` (the same generators and checks) through Hypothesis
 for a number of inputs or seconds per target and prints inputs per second and findings.
@@ -90,7 +90,7 @@ def _batched(
 
 def targets(hang: float) -> list[Target]:
     """Return the properties of tests/fuzz, each as a runner of one Hypothesis round."""
-    from tests.fuzz import answers, payloads, pdus, transcripts
+    from tests.fuzz import answers, payloads, pdus, smpp_streams, transcripts
     from tests.fuzz.choice import strategy
 
     memory = given(strategy(transcripts.flood))(transcripts.check_memory)
@@ -101,6 +101,8 @@ def targets(hang: float) -> list[Target]:
         _batched("at-chunking", transcripts.session, transcripts.check_chunking, hang),
         _batched("at-parsers", answers.answer, answers.check_parsers, hang),
         _batched("request", payloads.payload, payloads.check_payload, hang),
+        _batched("smpp", smpp_streams.stream, smpp_streams.check_stream, hang),
+        _batched("smpp-round", smpp_streams.pdu_value, smpp_streams.check_round_trip, hang),
         Target("at-memory", settings(_ROUND, max_examples=ROUND_FLOODS)(memory)),
     ]
 

@@ -23,6 +23,17 @@ class PduError(RemoteProtocolError):
     """A malformed SMS PDU: the one error the PDU decoder raises."""
 
 
+class SmppError(RemoteProtocolError):
+    """An SMPP peer sent what we cannot accept: the one error the SMPP decoder raises."""
+
+    def __init__(self, message: str, *, status: int, sequence: int | None = None) -> None:
+        super().__init__(message)
+        #: The command_status to answer with (SMPP 3.4 §5.1.3), e.g. 0x02 ESME_RINVCMDLEN.
+        self.status = status
+        #: The sequence_number of the offending PDU, when its header was read.
+        self.sequence = sequence
+
+
 class EncodingError(GsmgwError):
     """Text or parameters that cannot be encoded as requested."""
 
