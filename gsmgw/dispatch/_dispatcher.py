@@ -200,12 +200,8 @@ class Dispatcher:
 
     async def _run_sender(self, sender: Sender) -> NoReturn:
         while True:
-            sender.wake.clear()
             try:
-                await self._step(sender)
-            except asyncio.CancelledError:
-                await self._give_back(sender)
-                raise
+                await self.step(sender)
             except Exception:
                 LOGGER.exception("%s: sender failed; resting", sender.id)
                 await self._give_back(sender)
@@ -213,6 +209,15 @@ class Dispatcher:
                     sender.enter(SenderState.RESTING)
                 sender.paused_until = time.monotonic() + FAILURE_PAUSE_DELAY
                 await wait(sender.wake, FAILURE_PAUSE_DELAY)
+
+    async def step(self, sender: Sender) -> None:
+        """One turn of a modem's sender; cancelled, it first gives back what it holds."""
+        sender.wake.clear()
+        try:
+            await self._step(sender)
+        except asyncio.CancelledError:
+            await self._give_back(sender)
+            raise
 
     async def _step(self, sender: Sender) -> None:
         """Take, route and send at most one message; wait when there is nothing to do."""

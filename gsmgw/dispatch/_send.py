@@ -152,7 +152,8 @@ async def send_message(
     """
     times: list[float] = []
     in_flight = False
-    pending = settle
+    # The last TP-MR commit not yet awaited: the previous message's at first, then our own.
+    pending, ours = settle, False
     try:
         for part in message.unsent_parts():
             begin = store.begin_part(message.id, part.part_no, modem_id)
@@ -161,15 +162,20 @@ async def send_message(
             else:
                 # The previous part's TP-MR shares this commit; the PDU below is written only
                 # once both are durable, so never more than one part is of unknown outcome.
-                await asyncio.gather(pending, begin)
+                # Shielded: that part has left, and a cancellation here must not undo its
+                # record (the part would be sent again, unflagged).
+                await asyncio.gather(asyncio.shield(pending), begin)
                 pending = None
             in_flight = True
             started = time.monotonic()
             reference = await link.send_pdu(part.pdu_hex, part.tpdu_length)
             in_flight = False
             times.append(time.monotonic() - started)
-            pending = asyncio.ensure_future(
-                store.record_part_sent(message.id, part.part_no, reference, modem_id)
+            pending, ours = (
+                asyncio.ensure_future(
+                    store.record_part_sent(message.id, part.part_no, reference, modem_id)
+                ),
+                True,
             )
     except CommandError as exc:
         outcome = await _command_failed(store, message, exc, policy, rng)
@@ -180,10 +186,24 @@ async def send_message(
         await store.requeue(message.id, error=str(exc), outcome_unknown=in_flight)
         return Attempt(Outcome.REQUEUED, tuple(times), str(exc))
     except BaseException:
-        # Cancelled (shutdown, modem removed): give the message back before unwinding.
-        await _shielded_requeue(store, message.id, in_flight)
+        # Cancelled (shutdown, modem removed): give the message back before unwinding. A part
+        # whose TP-MR commit did not land has left all the same: its resend is flagged.
+        unrecorded = ours and pending is not None and not await _committed(pending)
+        await _shielded_requeue(store, message.id, in_flight or unrecorded)
         raise
     return Attempt(Outcome.SENT, tuple(times), pending=pending)
+
+
+async def _committed(write: asyncio.Future[Any]) -> bool:
+    """Wait for a commit that runs on even if we are cancelled; return whether it landed."""
+    try:
+        await asyncio.shield(write)
+    except asyncio.CancelledError:
+        # Cancelled again while cleaning up: the commit still runs; wait for it all the same.
+        await asyncio.wait([write])
+    except Exception:
+        return False
+    return not write.cancelled() and write.exception() is None
 
 
 async def _command_failed(
