@@ -23,6 +23,7 @@ store's group commit then carries several modems' steps in one fsync.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 import random
 import time
@@ -35,7 +36,7 @@ from gsmgw.dispatch._send import Attempt, ModemLink, Outcome, SendPolicy, encode
 from gsmgw.dispatch._sender import Sender, SenderState, route_filter, sender_status
 from gsmgw.dispatch._stranded import Stranded
 from gsmgw.errors import StoreError
-from gsmgw.models import OutgoingMessage
+from gsmgw.models import OutgoingMessage, utc_now
 from gsmgw.store import Store
 
 __all__ = ["Dispatcher"]
@@ -50,6 +51,8 @@ HOLD_PATIENCE_DELAY = 2.0
 #: A modem claims its next message while sending only when a part takes at most this long:
 #: then the store's commits, not the network, bound its rate.
 CLAIM_AHEAD_MAX_SEND_TIME = 0.25
+#: The shortest wait of a message deferred for the SIMs' limits (no busy loop on a rounding).
+MIN_DEFER_DELAY = 0.5
 #: A modem in these states takes no message handed over.
 _BUSY_HANDS = (SenderState.HOLDING, SenderState.STOPPED)
 
@@ -329,12 +332,11 @@ class Dispatcher:
             LOGGER.debug("%s: %s handed to %s", sender.id, message.id, target.id)
             await sender.wake.wait()
             return
+        if best is None:
+            await self._defer(sender, message)
+            return
         sender.enter(SenderState.HOLDING, message)
         parts = len(message.unsent_parts())
-        if best is None:
-            # Nobody may take it now: wait for this modem's limit window (or any change).
-            await wait(sender.wake, sender.limit_delay(parts, time.monotonic()) or None)
-            return
         # The better modem has a message waiting already. If nothing changes for a while
         # (modems holding messages for each other), this one sends it after all.
         if await wait(sender.wake, HOLD_PATIENCE_DELAY):
@@ -342,6 +344,29 @@ class Dispatcher:
         now = time.monotonic()
         if sender.ready(now) and sender.limit_delay(parts, now) == 0:
             await self._send(sender, message)
+
+    async def _defer(self, sender: Sender, message: OutgoingMessage) -> None:
+        """Give back a message no modem may take now (their limits) until one has room for it.
+
+        Back in the queue, it expires on time and this modem sends other messages meanwhile;
+        held here, it stayed ``sending`` and blocked the modem for as long as the limit lasted.
+        """
+        parts = len(message.unsent_parts())
+        now = time.monotonic()
+        delays = [
+            other.limit_delay(parts, now, capped=False)
+            for other in self._senders.values()
+            if other.ready(now) and other.serves(message.route)
+        ]
+        delay = min(delays, default=FAILURE_PAUSE_DELAY)
+        until = utc_now() + timedelta(seconds=max(delay, MIN_DEFER_DELAY))
+        # Runs to its end even if this sender is cancelled: nobody else knows of the message.
+        deferral = asyncio.ensure_future(self._store.defer(message.id, until))
+        self._stranded.watch(message.id, deferral)  # the store failed: queued again later
+        sender.enter(SenderState.IDLE)
+        await asyncio.shield(deferral)
+        LOGGER.info("%s: %s waits for room in the limits until %s", sender.id, message.id, until)
+        self._schedule.changed.set()  # a new due time for the timer
 
     async def _send(self, sender: Sender, message: OutgoingMessage) -> None:
         link = sender.link

@@ -197,8 +197,11 @@ class Sender:
             sent_today=self.sent_within(DAY, now) if self.config.per_day else 0,
         )
 
-    def limit_delay(self, parts: int, now: float) -> float:
-        """Seconds until ``parts`` more parts fit the SIM's limits (0: they fit now)."""
+    def limit_delay(self, parts: int, now: float, *, capped: bool = True) -> float:
+        """Seconds until ``parts`` more parts fit the SIM's limits (0: they fit now).
+
+        ``capped``: at most LIMIT_MAX_DELAY, for a wait that looks again after it.
+        """
         view = self.view(now)
         if view.within_limits(parts):
             return 0.0
@@ -208,7 +211,8 @@ class Sender:
             window = MINUTE
         inside = [moment for moment in self.sent_times if moment > now - window]
         oldest = inside[0] if inside else now
-        return min(max(oldest + window - now, 0.01), LIMIT_MAX_DELAY)
+        delay = max(oldest + window - now, 0.01)
+        return min(delay, LIMIT_MAX_DELAY) if capped else delay
 
 
 def sender_status(sender: Sender, now: float) -> dict[str, object]:

@@ -196,6 +196,18 @@ def requeue(
     return change(tx, ctx, row, _S.QUEUED, now, error=error, outcome_unknown=outcome_unknown)
 
 
+def defer(
+    tx: Transaction, ctx: Context, message_id: str, until: datetime, now: datetime
+) -> StateEvent:
+    """Give a claimed message back until ``until``, undoing the claim's attempt count."""
+    row = message_row(tx.conn, message_id)
+    if row["state"] != _S.SENDING:
+        raise LocalProtocolError(f"{message_id}: deferred while {row['state']}, not sending")
+    _reset_parts(tx, row["pk"], False)
+    tx.conn.execute("UPDATE outbox SET attempts = max(attempts - 1, 0) WHERE pk = ?", (row["pk"],))
+    return change(tx, ctx, row, _S.QUEUED, now, due=until)
+
+
 def requeue_in_flight(tx: Transaction, ctx: Context, now: datetime) -> list[StateEvent]:
     """On start: resolve every message left in ``sending`` by a crash (see the module docstring)."""
     rows = tx.conn.execute("SELECT id FROM outbox WHERE state = 'sending'").fetchall()

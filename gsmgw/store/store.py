@@ -234,6 +234,16 @@ class Store:
             lambda tx: progress.release(tx, self._ctx, message_id, moment, error)
         )
 
+    async def defer(
+        self, message_id: str, until: datetime, *, now: datetime | None = None
+    ) -> StateEvent:
+        """Give a claimed message back to the queue until ``until``: no modem may take it now.
+
+        Not an attempt (the per-SIM limits held it back), and it expires on time meanwhile.
+        """
+        moment = now or utc_now()
+        return await self._run(lambda tx: progress.defer(tx, self._ctx, message_id, until, moment))
+
     async def requeue_in_flight(self, *, now: datetime | None = None) -> list[StateEvent]:
         """On start, put messages a crash left in ``sending`` back in the queue."""
         moment = now or utc_now()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gsmgw.dispatch import SenderState
-from gsmgw.models import MessageState, SendRequest
+from gsmgw.models import MessageState, SendRequest, utc_now
 from gsmgw.store import EnqueuePolicy
 
 from .conftest import MakeHarness, eventually
@@ -277,6 +277,41 @@ async def test_per_minute_limit_holds_messages_back(harness: MakeHarness) -> Non
     counts = await h.store.state_counts()
     assert counts.get(MessageState.QUEUED) == 2
     assert slot.state is not SenderState.HOLDING  # nothing claimed and held over the limit
+
+
+async def test_a_message_over_the_daily_limit_waits_in_the_queue_and_expires_on_time(
+    harness: MakeHarness,
+) -> None:
+    """A 3-part message two parts short of ``per_day``: back to the queue, not held (#14.6).
+
+    Held, it stayed ``sending``, never expired and blocked the modem: the 1-part message after
+    it waited too.
+    """
+    h = await harness("[[modem]]\nid = 'sim1'\nport = 'sim:sim1'\nper_day = 3\n")
+    await h.plug("sim1")
+    await h.store.enqueue([request("first", id="first")])
+    await eventually(lambda: h.sent_texts("sim1") == ["first"])
+
+    long_code = "Your code is 123456. " * 20  # three parts; only two fit today
+    await h.store.enqueue([request(long_code, id="otp", valid_for=2, priority=10)])
+    await h.store.enqueue([request("short", id="short")])
+
+    await eventually(lambda: h.sent_texts("sim1") == ["first", "short"])
+    otp = await h.store.get_message("otp")
+    assert otp is not None
+    assert otp.state is MessageState.QUEUED
+    assert otp.next_attempt_at is None or otp.next_attempt_at > utc_now()
+    assert otp.attempts == 0  # waiting for a SIM's budget is not an attempt
+    assert h.dispatcher.senders["sim1"].state is not SenderState.HOLDING
+
+    async def expired() -> bool:
+        await h.store.expire_due()
+        found = await h.store.get_message("otp")
+        return found is not None and found.state is MessageState.EXPIRED
+
+    async with asyncio.timeout(10):
+        while not await expired():  # noqa: ASYNC110 - polling the store
+            await asyncio.sleep(0.2)
 
 
 async def test_limits_move_work_to_the_modem_with_budget(harness: MakeHarness) -> None:

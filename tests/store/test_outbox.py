@@ -190,6 +190,29 @@ async def test_requeue_on_failover(store: Store) -> None:
     assert (message.modem, message.parts[0].state) == ("sim2", PartState.PENDING)
 
 
+async def test_a_deferred_message_waits_is_no_attempt_and_expires_on_time(store: Store) -> None:
+    await store.enqueue([request(id="m", valid_for=600)], now=T0)
+    claimed = await store.claim_next("sim1", now=T0)
+    assert claimed is not None
+    assert claimed.attempts == 1
+    event = await store.defer("m", T0 + timedelta(hours=1), now=T0)
+    assert event.state is MessageState.QUEUED
+
+    assert await store.claim_next("sim1", now=T0 + timedelta(minutes=5)) is None  # not due
+    assert await store.next_due_at() == T0 + timedelta(hours=1)
+    message = await store.get_message("m")
+    assert message is not None
+    assert message.attempts == 0
+    expired = await store.expire_due(now=T0 + timedelta(minutes=11))
+    assert [e.id for e in expired] == ["m"]
+
+
+async def test_only_a_claimed_message_is_deferred(store: Store) -> None:
+    await store.enqueue([request(id="m")], now=T0)
+    with pytest.raises(LocalProtocolError, match="deferred while queued"):
+        await store.defer("m", T0 + timedelta(hours=1), now=T0)
+
+
 async def test_status_reports_deliver_when_every_part_is_delivered(store: Store) -> None:
     await store.enqueue([request(id="m", report=True)], now=T0)
     await store.claim_next("sim1", now=T0)
