@@ -1,12 +1,4 @@
-"""``gsmgw doctor``: its arguments and its printing; the checks are ``gsmgw.doctor``'s.
-
-The config first (a config error is itself a failed check); then each modem's port (exists, is a
-character device, the daemon's user may use it, neither ModemManager nor another program holds
-it), the broker, the database, the control socket, the clock and systemd-python. A modem is
-opened and asked (AT, SIM PIN state, registration, signal, clock) only while no daemon runs:
-when the control socket answers, its ``status`` says how the modems are, because fighting the
-daemon for a port would break the sends in progress.
-"""
+"""``gsmgw doctor``: its arguments and its printing; ``gsmgw.doctor`` runs the checks."""
 
 from __future__ import annotations
 
