@@ -1,6 +1,6 @@
 """Throughput of the SMS codec: encode and decode, in parts per second.
 
-Run: ``.venv/bin/python bench/codec.py`` (a table) or ``--json`` (one JSON object).
+Run: ``./dev bench codec`` (a table) or ``--json`` (one JSON object).
 """
 
 from __future__ import annotations

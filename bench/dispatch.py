@@ -1,8 +1,8 @@
 """Dispatch speed and memory of ``gsmgw run`` on simulated modems (issue 5's figures).
 
-    python bench/dispatch.py            # a 1,000,000 backlog (a few minutes)
-    python bench/dispatch.py --quick    # a 100,000 backlog (under a minute)
-    python bench/dispatch.py --json     # one JSON object instead of the table
+    ./dev bench dispatch            # a 1,000,000 backlog (a few minutes)
+    ./dev bench dispatch --quick    # a 100,000 backlog (under a minute)
+    ./dev bench dispatch --json     # one JSON object instead of the table
 
 The daemon runs as a subprocess (``python -m gsmgw run``) on simulated modems that live in this
 process on pseudo-terminals (the daemon opens them by symlink). Messages go in through the

@@ -1,8 +1,8 @@
 """The floor under any durable MQTT-to-modem latency on this machine (issue 8's idle target).
 
-    python bench/floor.py            # the table
-    python bench/floor.py --json     # one JSON object
-    python bench/floor.py --quick    # fewer samples
+    ./dev bench floor            # the table
+    ./dev bench floor --json     # one JSON object
+    ./dev bench floor --quick    # fewer samples
 
 An SMS gateway that keeps SPEC.md's promises takes a request off the broker and commits it with an
 fsync before the PDU may leave (a crash after the PDU left but before the commit would make the

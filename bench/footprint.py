@@ -1,8 +1,8 @@
 """Start-up time, import time, idle CPU and memory of ``gsmgw run`` (issue 7's figures).
 
-    python bench/footprint.py            # idle CPU over a minute
-    python bench/footprint.py --quick    # idle CPU over 10 s
-    python bench/footprint.py --json     # one JSON object
+    ./dev bench footprint            # idle CPU over a minute
+    ./dev bench footprint --quick    # idle CPU over 10 s
+    ./dev bench footprint --json     # one JSON object
 
 ``gsmgw run`` runs as a subprocess with 4 simulated modems and a private Mosquitto. The modems
 live in this process on pseudo-terminals (the daemon opens them by symlink), so the daemon's CPU

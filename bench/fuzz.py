@@ -3,7 +3,7 @@
 Drives the properties of ``tests/fuzz`` (the same generators and checks) through Hypothesis
 for a number of inputs or seconds per target and prints inputs per second and findings.
 
-Run: ``.venv/bin/python bench/fuzz.py`` (10 s per target), ``--seconds 600`` or
+Run: ``./dev bench fuzz`` (10 s per target), ``--seconds 600`` or
 ``--inputs 2000000`` for a long run, ``--target at`` for one target, ``--json`` for one
 JSON object. A finding names the exact input that broke the property; a call that runs
 longer than ``--hang`` seconds is a finding too.

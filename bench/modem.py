@@ -3,7 +3,7 @@
 The simulated modem runs in a child process (``gsmgw simulate --send-delay 0``), so the CPU
 time measured here is the driver's own: codec, AT+CMGS round trip, PDU hex. Usage:
 
-    .venv/bin/python bench/modem.py [--sends 500] [--profile quectel] [--json]
+    ./dev bench modem [--sends 500] [--profile quectel] [--json]
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """MQTT speed of ``gsmgw run`` on simulated modems with a private Mosquitto (issue 6's figures).
 
-    python bench/mqtt.py            # the table
-    python bench/mqtt.py --json     # one JSON object
-    python bench/mqtt.py --quick    # fewer samples and messages (the burst stays 10,000)
+    ./dev bench mqtt            # the table
+    ./dev bench mqtt --json     # one JSON object
+    ./dev bench mqtt --quick    # fewer samples and messages (the burst stays 10,000)
 
 The daemon runs as a subprocess (``python -m gsmgw run``) against a private Mosquitto; its
 simulated modems live in this process on pseudo-terminals (the daemon opens them by symlink), so

@@ -1,8 +1,8 @@
 """Store speed and memory: durable enqueue with and without group commit, claim rate by backlog.
 
-    python bench/store.py            # a 1,000,000 backlog (a few minutes)
-    python bench/store.py --quick    # a 100,000 backlog (well under a minute)
-    python bench/store.py --json     # one JSON object instead of the table
+    ./dev bench store            # a 1,000,000 backlog (a few minutes)
+    ./dev bench store --quick    # a 100,000 backlog (well under a minute)
+    ./dev bench store --json     # one JSON object instead of the table
 
 Every figure is for durable commits (WAL, synchronous=FULL) on a real file in a temporary directory.
 """

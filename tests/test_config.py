@@ -78,6 +78,33 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        ("ttys/modem1", "{base}/ttys/modem1"),
+        ("./modem1", "{base}/modem1"),
+        ("../modem1", "{base}/../modem1"),
+        ("/dev/ttyUSB2", "/dev/ttyUSB2"),
+        (
+            "/dev/serial/by-id/usb-Quectel_EC25-if02-port0",
+            "/dev/serial/by-id/usb-Quectel_EC25-if02-port0",
+        ),
+        ("sim:a", "sim:a"),
+    ],
+)
+def test_relative_modem_port_follows_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port: str, expected: str
+) -> None:
+    """README: relative paths are relative to the config file's folder, ports included."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = folder / "c.toml"
+    path.write_text(f'[[modem]]\nid = "a"\nport = "{port}"\n')
+    monkeypatch.chdir(tmp_path)  # elsewhere: the current folder must not matter
+    config = load_config(path)
+    assert config.modems[0].port == expected.format(base=folder)
+
+
+@pytest.mark.parametrize(
     ("text", "key", "problem"),
     [
         ("[gateway\n", "-", "not valid TOML"),

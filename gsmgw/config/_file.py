@@ -30,6 +30,8 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")  # modem ids and groups appear in MQT
 _PREFIX = re.compile(r"\+\d{0,15}")
 _REGION = re.compile(r"[A-Z]{2}")
 _PIN = re.compile(r"\d{4,8}")
+#: A port spec with a scheme (``sim:NAME``), as `gsmgw.modem.port.open_port` tells them apart.
+_PORT_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?!/)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,6 +305,10 @@ def _modem(table: Table) -> ModemConfig:
     port = table.optional_string("port")
     if not port:
         raise table.error("port", "required: a serial device or sim:NAME")
+    if not _PORT_SCHEME.match(port):
+        # A device path: relative to the config file's folder like every other path (README),
+        # not to wherever the daemon happens to be started from.
+        port = str(table.base / Path(port).expanduser())
     baudrate = table.integer("baudrate", 115200) or 115200
     if baudrate not in BAUDRATES:
         raise table.error("baudrate", f"{baudrate} is not one of {BAUDRATES}")

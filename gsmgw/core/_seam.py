@@ -72,7 +72,15 @@ class Core(Protocol):
 
         Returns the oldest entries not yet acknowledged, including ones returned before:
         after a lost connection the bridge publishes them again.
+
+        Raises:
+            StoreError: the store could not be read (the bridge asks again later).
         """
 
     async def ack_publication(self, publication_id: int) -> None:
-        """Mark one entry published (the broker acknowledged it); it is not returned again."""
+        """Mark one entry published (the broker acknowledged it); it is not returned again.
+
+        Raises:
+            StoreError: the store could not write (a full disk); the bridge keeps the id and
+                tries again later, and until then the entry may be returned again.
+        """

@@ -32,7 +32,7 @@ from gsmgw.bridges.mqtt import (
 )
 from gsmgw.core import SubmitResult, Topics
 from gsmgw.demo import Mosquitto
-from gsmgw.errors import GsmgwError, RequestError
+from gsmgw.errors import GsmgwError, RequestError, StoreError
 from gsmgw.models import MessageState, SendRequest
 
 #: Generous: other helpers' tests share the two cores.
@@ -62,6 +62,10 @@ class RecordingCore:
         self.ussd_calls: list[tuple[str, str]] = []
         self.pending: dict[int, Entry] = {}
         self.acked: list[int] = []
+        #: How many of the next next_publications / ack_publication calls fail as a full
+        #: disk does (StoreError), to test that the bridge rides it out.
+        self.read_failures = 0
+        self.ack_failures = 0
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
@@ -91,10 +95,16 @@ class RecordingCore:
     async def next_publications(self, limit: int) -> Sequence[Entry]:
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self.pending))
+            if self.read_failures:
+                self.read_failures -= 1
+                raise StoreError("database or disk is full")
             return sorted(self.pending.values(), key=lambda e: e.id)[:limit]
 
     async def ack_publication(self, publication_id: int) -> None:
         async with self._changed:
+            if self.ack_failures:
+                self.ack_failures -= 1
+                raise StoreError("database or disk is full")
             del self.pending[publication_id]
             self.acked.append(publication_id)
             self._changed.notify_all()

@@ -287,6 +287,39 @@ async def test_publications_reach_their_topics_and_are_acked(
     assert sorted(core.acked) == [1, 2, 3, 4]  # the invalid topic is dropped, not stuck
 
 
+async def test_a_store_that_cannot_write_delays_publications_and_stops_nothing(
+    mosquitto: Mosquitto, bridges: BridgeFactory, users: Users
+) -> None:
+    """A full disk refuses reads and acknowledgements for a while (issue 14).
+
+    Proves: the bridge keeps running and answering requests; each entry reaches the broker
+    once (no republishing in a loop while its acknowledgement waits); every acknowledgement
+    is written once the store takes it, and later publications flow again.
+    """
+    running = await bridges.start(mosquitto, store_retry_delay=0.01, store_retry_max_delay=0.05)
+    user = await users(mosquitto)
+    topics, core = running.topics, running.core
+    await user.subscribe(topics.inbox)
+    core.read_failures, core.ack_failures = 2, 5
+    for n in range(3):
+        await core.enqueue(topics.inbox, {"id": f"in-{n}"})
+    assert [(await user.receive_json(topics.inbox))["id"] for _ in range(3)] == [
+        "in-0",
+        "in-1",
+        "in-2",
+    ]
+    reply_topic, _ = await ask(user, running, VALID)
+    assert (await user.receive_json(reply_topic))["state"] == "queued"
+    await core.wait_drained()
+    assert sorted(core.acked) == [1, 2, 3]
+    assert (core.read_failures, core.ack_failures) == (0, 0)
+    await core.enqueue(topics.inbox, {"id": "in-3"})
+    assert (await user.receive_json(topics.inbox))["id"] == "in-3"
+    await core.wait_drained()
+    assert user.inbox.empty(), "an entry was published again"
+    assert not running.task.done()
+
+
 async def test_online_then_offline_on_clean_stop(
     mosquitto: Mosquitto, bridges: BridgeFactory, users: Users
 ) -> None:

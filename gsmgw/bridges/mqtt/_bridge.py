@@ -24,7 +24,7 @@ from gsmgw.bridges.mqtt._client import (
     client_settings,
 )
 from gsmgw.bridges.mqtt._discovery import STATUS_TOPIC, Announcer
-from gsmgw.bridges.mqtt._publisher import Publisher
+from gsmgw.bridges.mqtt._publisher import STORE_RETRY_DELAY, STORE_RETRY_MAX_DELAY, Publisher
 from gsmgw.bridges.mqtt._requests import RequestHandler, RequestSettings
 from gsmgw.config import Config
 from gsmgw.core import Core, Topics
@@ -56,6 +56,9 @@ class BridgeSettings:
     reconnect_delay: float = RECONNECT_DELAY
     reconnect_max_delay: float = RECONNECT_MAX_DELAY
     concurrency: int = HANDLER_CONCURRENCY
+    #: Backoff of the publisher while the store cannot write (a full disk) or be read.
+    store_retry_delay: float = STORE_RETRY_DELAY
+    store_retry_max_delay: float = STORE_RETRY_MAX_DELAY
 
     def backoff(self, tries: int) -> float:
         """Return the wait before reconnect attempt ``tries`` (0 after a working connection)."""
@@ -93,7 +96,13 @@ class Bridge:
         self._topics = settings.topics
         self._requests = RequestHandler(core, settings.topics, settings.requests)
         self._announcer = Announcer(settings.topics) if settings.discovery else None
-        self._publisher = Publisher(core, settings.topics, self._announcer)
+        self._publisher = Publisher(
+            core,
+            settings.topics,
+            self._announcer,
+            retry_delay=settings.store_retry_delay,
+            retry_max_delay=settings.store_retry_max_delay,
+        )
         #: Set while connected and subscribed, and while not (for status and tests).
         self.connected = asyncio.Event()
         self.disconnected = asyncio.Event()
