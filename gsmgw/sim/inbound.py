@@ -97,7 +97,8 @@ def _show_awaiting_ack(modem: SimModem, prefix: str, pdu: bytes) -> None:
         if direct.generation == generation and direct.shown is not None:
             refused(modem)
 
-    modem.later(modem.knobs.ack_timeout, timed_out)
+    if modem.scheduler is not None:  # without one no time passes: it waits for AT+CNMA
+        modem.later(modem.knobs.ack_timeout, timed_out)
 
 
 def acknowledged(modem: SimModem) -> bool:
