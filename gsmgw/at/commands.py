@@ -367,9 +367,13 @@ def cmgd(index: int) -> Command[None]:
     return Command(f"AT+CMGD={index:d}", parse_none)
 
 
-def cnma() -> Command[None]:
-    """AT+CNMA: acknowledge a +CMT/+CDS delivered directly (TS 27.005 §3.4.4, CSMS=1)."""
-    return Command("AT+CNMA", parse_none)
+def cnma(*, positive: bool = True) -> Command[None]:
+    """AT+CNMA: acknowledge a +CMT/+CDS delivered directly (TS 27.005 §3.4.4, CSMS=1).
+
+    ``positive=False`` sends AT+CNMA=2, RP-ERROR (PDU mode only): the network keeps the message
+    and delivers it again later.
+    """
+    return Command("AT+CNMA" if positive else "AT+CNMA=2", parse_none)
 
 
 def cusd(code: str, *, dcs: int = 15) -> Command[UssdResponse | None]:

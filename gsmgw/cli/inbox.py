@@ -1,4 +1,8 @@
-"""``gsmgw inbox [list|show ID|export]``: received SMS; export prints JSON lines, oldest first."""
+"""``gsmgw inbox [list|show ID|export]``: received SMS; export prints JSON lines, oldest first.
+
+``list`` and ``show`` include the PDUs kept raw because they could not be decoded (SPEC.md:
+malformed PDUs are kept raw): listed after the messages, as their ``errors`` event says them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from gsmgw.cli.local import add_config_argument
 if TYPE_CHECKING:
     from gsmgw.cli.output import JsonValue
     from gsmgw.models import IncomingMessage
+    from gsmgw.store import Undecodable
 
 ACTIONS = ("list", "show", "export")
 EXPORT_PAGE = 500
@@ -45,20 +50,32 @@ async def run(args: argparse.Namespace) -> int:
             if args.action == "show":
                 return _show(reader, args.id, json_output=args.json)
             messages = reader.list_inbox(sender=args.sender, modem=args.modem, limit=args.limit)
+            # Undecodable PDUs have no sender: a --from filter leaves them out.
+            raw = [] if args.sender else reader.list_undecodable(modem=args.modem, limit=args.limit)
     except GsmgwError as exc:
         error(str(exc))
         return 1
     if args.json:
-        print_json([message_json(m) for m in messages])
+        print_json([message_json(m) for m in messages] + [_raw_json(r) for r in raw])
         return 0
-    if not messages:
+    if not messages and not raw:
         print("no messages")
     for m in messages:
         text = m.text if m.text is not None else f"<data {len(m.data or b'')} bytes>"
         flag = " (incomplete)" if m.incomplete else ""
         received = m.received_at.isoformat(timespec="seconds")
         print(f"{m.id}  {received}  {m.sender}  via {m.modem}{flag}: {text}")
+    for r in raw:
+        stored = r.stored_at.isoformat(timespec="seconds")
+        print(f"{r.id}  {stored}  undecodable PDU via {r.modem}: {r.error}")
     return 0
+
+
+def _raw_json(entry: Undecodable) -> dict[str, JsonValue]:
+    """Return a PDU kept raw as its ``errors`` event says it."""
+    payload = json.loads(json.dumps(entry.to_json()))
+    assert isinstance(payload, dict)
+    return payload
 
 
 def message_json(message: IncomingMessage) -> dict[str, JsonValue]:
@@ -93,8 +110,16 @@ def _show(reader: object, message_id: str, *, json_output: bool) -> int:
     assert isinstance(reader, StoreReader)
     found = reader.show_inbox(message_id)
     if found is None:
-        error(f"no inbound message {message_id!r}")
-        return 1
+        kept = reader.show_undecodable(message_id)
+        if kept is None:
+            error(f"no inbound message {message_id!r}")
+            return 1
+        if json_output:
+            print_json(_raw_json(kept))
+            return 0
+        print_fields([(k, v) for k, v in _raw_json(kept).items() if k != "error"])
+        print(f"error: {kept.error}")
+        return 0
     message, parts = found
     raw = [{"part": p.part_no, "total": p.total, "pdu": p.raw.hex().upper()} for p in parts]
     if json_output:

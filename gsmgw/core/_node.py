@@ -17,4 +17,9 @@ def make_store(config: Config) -> Store:
     if not config.mqtt.enabled:
         return Store(config.gateway.database)
     node = node_topics(config)
-    return Store(config.gateway.database, state_topic=node.state, inbox_topic=node.inbox)
+    return Store(
+        config.gateway.database,
+        state_topic=node.state,
+        inbox_topic=node.inbox,
+        errors_topic=node.errors,
+    )

@@ -1,10 +1,12 @@
 """Every configured modem under its supervisor, wired to the dispatcher, receiver and health.
 
 One task per modem runs its ``Supervisor`` and consumes its events: READY attaches the driver to
-the dispatcher and sweeps the SIM (STYLE.md "Receive" 5); any other state detaches it, so its
-message in flight goes back to the queue; SMS and status reports go to the receiver;
-registration and signal go to routing and the modem's health. A modem's failure stays in its
-own task, which logs it and starts the modem again: it never takes the others down.
+the dispatcher and asks for a sweep of the SIM (STYLE.md "Receive" 5); any other state detaches
+it, so its message in flight goes back to the queue; SMS, status reports, indications and
+storage-full go to the modem's ``ModemInbox``, the one consumer that reads and deletes its SIM
+locations (a periodic sweep is only a request to it); registration and signal go to routing and
+the modem's health. An error in handling one event is logged and the modem goes on; a modem's
+failure stays in its own task, which logs it and starts the modem again.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from gsmgw.config import Config, ModemConfig
 from gsmgw.daemon._gateway import Gateway
-from gsmgw.dispatch import Dispatcher, Inbound
-from gsmgw.errors import GsmgwError, StoreError
+from gsmgw.dispatch import Dispatcher, Inbound, ModemInbox
+from gsmgw.errors import GsmgwError
 from gsmgw.modem.events import (
     IncomingSms,
     ModemEvent,
@@ -25,6 +27,7 @@ from gsmgw.modem.events import (
     ModemStateChanged,
     RegistrationChanged,
     SignalChanged,
+    SmsIndicated,
     StatusReportReceived,
     StorageFull,
 )
@@ -63,6 +66,8 @@ class ModemRunner:
         self._settled: set[str] = set()
         self._group: asyncio.TaskGroup | None = None
         self.supervisors: dict[str, Supervisor] = {}
+        #: Each running modem's one consumer of received work.
+        self.inboxes: dict[str, ModemInbox] = {}
         #: Set once every modem had its first open attempt (or none is configured).
         self.first_attempts = asyncio.Event()
 
@@ -98,6 +103,7 @@ class ModemRunner:
     def _stop(self, modem_id: str) -> None:
         self._running.pop(modem_id, None)
         self.supervisors.pop(modem_id, None)
+        self.inboxes.pop(modem_id, None)
         task = self._tasks.pop(modem_id, None)
         if task is not None:
             task.cancel()
@@ -138,10 +144,13 @@ class ModemRunner:
             timing=timing,
         )
         self.supervisors[modem.id] = supervisor
+        inbox = ModemInbox(self._receiver, modem.id, lambda: supervisor.modem)
+        self.inboxes[modem.id] = inbox
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(supervisor.run(), name=f"{modem.id} supervisor")
-                group.create_task(self._sweeper(modem.id, supervisor), name=f"{modem.id} sweep")
+                group.create_task(inbox.run(), name=f"{modem.id} inbox")
+                group.create_task(self._sweeper(inbox), name=f"{modem.id} sweep")
                 async for event in supervisor.events():
                     await self._on_event(modem.id, supervisor, event)
         finally:
@@ -149,6 +158,18 @@ class ModemRunner:
             self._gateway.ussd_links.pop(modem.id, None)
 
     async def _on_event(self, modem_id: str, supervisor: Supervisor, event: ModemEvent) -> None:
+        """Handle one event; what fails is logged and the modem goes on (never raises)."""
+        try:
+            await self._handle(modem_id, supervisor, event)
+        except asyncio.CancelledError:
+            raise
+        except GsmgwError as exc:  # a full disk in set_health, a modem gone mid-command
+            LOGGER.warning("%s: %r not handled: %s", modem_id, event, exc)
+        except Exception:  # a task boundary: a bug in one event must not restart the modem
+            LOGGER.exception("%s: %r failed", modem_id, event)
+
+    async def _handle(self, modem_id: str, supervisor: Supervisor, event: ModemEvent) -> None:
+        inbox = self.inboxes.get(modem_id)
         if isinstance(event, ModemStateChanged):
             await self._on_state(modem_id, supervisor, event)
         elif isinstance(event, RegistrationChanged):
@@ -156,24 +177,15 @@ class ModemRunner:
             registered = driver.registered if driver is not None else event.registration.registered
             self._dispatcher.set_registered(modem_id, registered)
             state = event.registration.state.name.lower()
-            await self._gateway.set_health(modem_id, registration=state)
+            await self._set_health(modem_id, registration=state)
         elif isinstance(event, SignalChanged):
-            await self._gateway.set_health(modem_id, signal=event.signal.dbm)
+            await self._set_health(modem_id, signal=event.signal.dbm)
+        elif inbox is None:
+            return  # not running (being stopped): what the SIM holds waits for the next sweep
         elif isinstance(event, StorageFull):
-            await self._sweep(modem_id, supervisor)
-        else:
-            await self._received(modem_id, supervisor, event)
-
-    async def _received(self, modem_id: str, supervisor: Supervisor, event: ModemEvent) -> None:
-        """Store an SMS or report; a store that cannot write (disk full) costs no message."""
-        try:
-            await self._receiver.on_event(modem_id, supervisor.modem, event)
-        except StoreError as exc:
-            if not isinstance(event, IncomingSms | StatusReportReceived) or event.index is not None:
-                LOGGER.warning("%s: %s; kept on the SIM for the next sweep", modem_id, exc)
-                return
-            # Delivered straight to us (+CMT): the PDU exists only here, so log it whole.
-            LOGGER.error("%s: %s; PDU not stored: %s", modem_id, exc, event.pdu.hex().upper())
+            inbox.request_sweep()
+        elif isinstance(event, IncomingSms | StatusReportReceived | SmsIndicated):
+            inbox.put(event)
 
     async def _on_state(
         self, modem_id: str, supervisor: Supervisor, event: ModemStateChanged
@@ -188,8 +200,11 @@ class ModemRunner:
             if info is not None:
                 identity = {"manufacturer": info.manufacturer, "model": info.model}
                 identity |= {"revision": info.revision, "imei": info.imei}
+            inbox = self.inboxes.get(modem_id)
+            if inbox is not None:
+                inbox.request_sweep()
             registration = next(iter(driver.registrations.values()), None)
-            await self._gateway.set_health(
+            await self._set_health(
                 modem_id,
                 state=str(event.state),
                 operator=driver.operator,
@@ -198,28 +213,26 @@ class ModemRunner:
                 identity=identity,
                 error=None,
             )
-            await self._sweep(modem_id, supervisor)
         else:
             self._dispatcher.detach(modem_id, event.error)
             self._gateway.ussd_links.pop(modem_id, None)
-            await self._gateway.set_health(modem_id, state=str(event.state), error=event.error)
+            await self._set_health(modem_id, state=str(event.state), error=event.error)
         if event.state in _SETTLED and modem_id not in self._settled:
             self._settled.add(modem_id)
             self._check_settled()
 
-    async def _sweeper(self, modem_id: str, supervisor: Supervisor) -> NoReturn:
+    async def _set_health(self, modem_id: str, **changes: Any) -> None:
+        """Update the modem's health; a store that cannot write (disk full) is logged only."""
+        try:
+            await self._gateway.set_health(modem_id, **changes)
+        except GsmgwError as exc:
+            LOGGER.warning("%s: health not recorded: %s", modem_id, exc)
+
+    async def _sweeper(self, inbox: ModemInbox) -> NoReturn:
+        """Ask the modem's inbox for a sweep now and then (it alone reads and deletes)."""
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            await self._sweep(modem_id, supervisor)
-
-    async def _sweep(self, modem_id: str, supervisor: Supervisor) -> None:
-        driver = supervisor.modem
-        if driver is None:
-            return
-        try:
-            await self._receiver.sweep(modem_id, driver)
-        except GsmgwError as exc:
-            LOGGER.warning("%s: sweep failed (the next one retries): %s", modem_id, exc)
+            inbox.request_sweep()
 
 
 def _reopen_needed(old: ModemConfig, new: ModemConfig) -> bool:

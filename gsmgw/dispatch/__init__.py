@@ -4,11 +4,13 @@
 message by SPEC.md's rule (``best_modem`` over ``Candidate`` snapshots), sends it part by part
 (``send_message``), keeps the due-time timers (``Schedule``) and requeues what a failed store
 write stranded. ``Inbound`` decodes what the modems deliver and stores it before the SIM copy
-goes.
+goes (or the delivery is acknowledged); ``ModemInbox`` is each modem's one consumer of received
+work, so SIM reads and deletes never interleave.
 """
 
 from gsmgw.dispatch._dispatcher import Dispatcher
 from gsmgw.dispatch._inbound import Inbound, InboundOutcome, InboxLink
+from gsmgw.dispatch._modem_inbox import ModemInbox, ReceivedWork
 from gsmgw.dispatch._pool import (
     Candidate,
     allowed_modems,
@@ -33,8 +35,10 @@ __all__ = [
     "Inbound",
     "InboundOutcome",
     "InboxLink",
+    "ModemInbox",
     "ModemLink",
     "Outcome",
+    "ReceivedWork",
     "SendPolicy",
     "Sender",
     "SenderState",

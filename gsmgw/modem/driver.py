@@ -5,9 +5,9 @@ Theory of operation
 A reader task reads the port, feeds the pure :class:`~gsmgw.at.codec.AtCodec` and routes
 what comes out: information lines, the prompt and the final result go to the one command
 in flight; URCs update the cached registration and signal and become :mod:`events
-<gsmgw.modem.events>`. Indications that need a command of their own (+CMTI -> AT+CMGR,
-+CDSI -> AT+CMGR, +CMT -> AT+CNMA) go to the receiver's worker task (receive.py), so the
-reader never waits.
+<gsmgw.modem.events>`. Received messages become events too (receive.py); the driver never
+reads, deletes or acknowledges one on its own: its consumer calls ``read``, ``delete`` and
+``acknowledge`` once the message is stored.
 
 ``execute`` holds the lock (one command in flight, as a modem can only take one), registers
 its waiter *before* writing, waits under the command's deadline and removes the waiter on
@@ -119,9 +119,8 @@ class Modem:
     # -- life ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the reader and worker tasks."""
+        """Start the reader task."""
         self._spawn(self._read_loop(), "reader")
-        self._spawn(self._receiver.run(), "receiver")
 
     async def close(self) -> None:
         """Fail pending commands, stop the tasks and close the port."""
@@ -331,9 +330,24 @@ class Modem:
                 result.append(StoredMessage(entry.index, entry.stat, pdu, self.storage))
         return result
 
+    async def read(self, index: int) -> bytes | None:
+        """Read one stored message (AT+CMGR); None when the location is empty or not a PDU."""
+        stored = await self.execute(at.cmgr(index))
+        return self._receiver.pdu_bytes(stored.pdu if stored else None, f"+CMGR index {index}")
+
     async def delete(self, index: int) -> None:
         """Delete a stored message: call only once it is stored safely elsewhere."""
         await self.execute(at.cmgd(index))
+
+    async def acknowledge(self, *, positive: bool = True) -> None:
+        """Acknowledge the last +CMT/+CDS (AT+CNMA), or refuse it (AT+CNMA=2, RP-ERROR).
+
+        Call only once it is stored (positive) or could not be (negative): the network
+        delivers a refused or unacknowledged message again (TS 27.005 §3.4.4). Nothing to do
+        unless the modem runs phase 2+ (AT+CSMS=1), where the modem acknowledges by itself.
+        """
+        if self.profile.ack_direct:
+            await self.execute(at.cnma(positive=positive))
 
     async def ussd(self, code: str) -> str:
         """Run a USSD request ("*100#") and return the network's answer as text."""

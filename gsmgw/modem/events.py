@@ -26,10 +26,25 @@ class ModemEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SmsIndicated(ModemEvent):
+    """+CMTI or +CDSI: a message (``report``: a status report) was stored at ``index``.
+
+    The driver does not read it: the one consumer of the modem's SIM reads it with
+    ``Modem.read(index)``, stores it, and only then deletes it.
+    """
+
+    modem: str
+    index: int
+    storage: str | None = None
+    report: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingSms(ModemEvent):
     """One received SMS PDU (with its SMSC field); index None when it came by +CMT.
 
-    A stored one stays on the SIM until the caller, having stored it, calls ``delete(index)``.
+    One that came by +CMT is acknowledged (``Modem.acknowledge``, with AT+CSMS=1) only after it
+    is stored; one with an index stays on the SIM until the caller, having stored it, deletes it.
     """
 
     modem: str

@@ -65,7 +65,7 @@ class SimModem:
         self.identity = identity or Identity()
         self.output = output
         self.scheduler = schedule
-        self.settings = Settings()
+        self.settings = Settings(csms=self.knobs.csms)
         first = self.profile.first_index
         self.storages = {
             name: Storage(name, capacity=self.knobs.capacity, first_index=first)
@@ -86,6 +86,9 @@ class SimModem:
         self.fail_sends: list[int] = []
         self.hang_after_sends = 0
         self.network_queue: list[bytes] = []
+        #: Direct deliveries (+CMT/+CDS) waiting for AT+CNMA, and the <n> of each AT+CNMA seen.
+        self.direct = inbound.DirectDeliveries()
+        self.acks: list[int] = []
         self._mode = _Mode.COMMAND
         self._line = bytearray()
         self._pdu = bytearray()
@@ -103,7 +106,7 @@ class SimModem:
 
     def power_on(self) -> None:
         """Boot: settings back to defaults, SIM locked if it has a PIN, boot lines sent."""
-        self.settings = Settings()
+        self.settings = Settings(csms=self.knobs.csms)
         self._mode = _Mode.COMMAND
         self._line.clear()
         self._inbuf.clear()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gsmgw.errors import PduError
+from gsmgw.sim import inbound
 from gsmgw.sim.basic import require_sim
 from gsmgw.sim.command import COMMANDS, Command, CommandFailed, ErrorKind, Pending, Syntax
 from gsmgw.sim.network import REGISTERED
@@ -118,7 +119,22 @@ def on_cnmi(modem: SimModem, command: Command) -> None:
 
 @COMMANDS.reply_to("+CNMA")
 def on_cnma(modem: SimModem, command: Command) -> None:
-    """Accept a new message acknowledgement (TS 27.005 §3.4.4)."""
+    """Take a new message acknowledgement (TS 27.005 §3.4.4): <n> 0/1 RP-ACK, 2 RP-ERROR.
+
+    Without a +CMT/+CDS waiting for it (or with AT+CSMS=0) it is +CMS ERROR 340.
+    """
+    if command.syntax is Syntax.TEST:
+        modem.reply("+CNMA: (0-2)")
+        return
+    n = command.int_arg(0, 0) if command.syntax is Syntax.SET else 0
+    if not 0 <= n <= 2 or command.int_arg(1, 0):
+        raise _cms(304)  # an acknowledgement TPDU (<length> > 0) is not simulated
+    if modem.settings.csms != 1:
+        raise _cms(340)
+    done = inbound.refused(modem) if n == 2 else inbound.acknowledged(modem)
+    if not done:
+        raise _cms(340)
+    modem.acks.append(n)
 
 
 def _tpdu_length(command: Command) -> int:

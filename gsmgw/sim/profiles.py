@@ -169,6 +169,14 @@ class Knobs:
     #: The SIM PIN; None means the SIM has no PIN lock.
     pin: str | None = None
     puk: str = "12345678"
+    #: AT+CSMS <service> at power-up: 1 (phase 2+, as Telit modems start) makes the host
+    #: acknowledge every +CMT and +CDS with AT+CNMA (TS 27.005 §3.4.4).
+    csms: int = 0
+    #: Seconds the "network" waits for that AT+CNMA before it takes the message as not received
+    #: (a real network waits about 17 s, then sends RP-ERROR) and delivers it again.
+    ack_timeout: float = 2.0
+    #: Seconds before the network delivers again a +CMT/+CDS that was refused or not acknowledged.
+    redeliver_delay: float = 0.1
     #: USSD code -> answer.
     ussd_replies: dict[str, str] = field(
         default_factory=lambda: {"*100#": "Your balance is 12.34 EUR.", "*101#": "Bonus: 0 MB"}
@@ -177,6 +185,7 @@ class Knobs:
     def __post_init__(self) -> None:
         if self.chunk_size < 0 or self.capacity < 1 or not 0.0 <= self.noise <= 1.0:
             raise ValueError("chunk_size >= 0, capacity >= 1 and 0 <= noise <= 1 are required")
-        for delay in (self.send_delay, self.report_delay, self.ussd_delay, self.write_delay):
+        delays = (self.send_delay, self.report_delay, self.ussd_delay, self.write_delay)
+        for delay in (*delays, self.ack_timeout, self.redeliver_delay):
             if delay < 0:
                 raise ValueError("delays must not be negative")

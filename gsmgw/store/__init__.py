@@ -1,6 +1,6 @@
 """The durable store: outbox, inbox, parts, reports and the publication queue, on SQLite."""
 
-from gsmgw.store.inbox import InboundResult
+from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
@@ -19,4 +19,6 @@ __all__ = [
     "RouteFilter",
     "Store",
     "StoreReader",
+    "Undecodable",
+    "UndecodableResult",
 ]

@@ -18,9 +18,11 @@ PUBLICATION_QOS = 1
 class Context:
     """State owned by the writer thread: topics, caches of committed data, wake-up callbacks."""
 
-    #: ``{prefix}/{node}/sms/state`` and ``{prefix}/{node}/inbox``; None queues no publication.
+    #: ``{prefix}/{node}/sms/state``, ``{prefix}/{node}/inbox`` and ``{prefix}/{node}/errors``;
+    #: None queues no publication.
     state_topic: str | None = None
     inbox_topic: str | None = None
+    errors_topic: str | None = None
     #: Route names -> route pk, for every route row committed so far.
     routes: dict[tuple[str, ...], int] = field(default_factory=dict)
     #: Messages in queued, sending or retrying (for ``max_queue``) as of the last commit.

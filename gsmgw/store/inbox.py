@@ -4,10 +4,14 @@ Parts of a concatenated SMS (TS 23.040 §9.2.3.24.1) wait in ``inbox_part`` unti
 (modem, sender, reference, total) is complete, so a restart loses none; a set still incomplete
 after ``incomplete_after`` is delivered as what arrived, marked incomplete. A part whose raw PDU was
 stored before (the network repeating it, or the CMGL sweep re-reading a slot) is a duplicate.
+The part that completes a message is checked against the opt-out keywords in the same
+transaction, so a STOP is applied exactly when its message is stored, whatever crashes after.
+A PDU the decoder refuses is kept raw in ``inbox_undecodable`` with its ``errors`` event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 import hashlib
@@ -24,17 +28,102 @@ from gsmgw.store.writer import Transaction
 class InboundResult:
     """What storing a part did: ``duplicate`` (seen before) and the message it completed, if any.
 
-    Either way the part is safe in the store, so the dispatcher may delete it from the SIM.
+    Either way the part is safe in the store, so it may be deleted from the SIM. ``opted_out``:
+    the completed message was an opt-out keyword and put its sender on the list.
     """
 
     duplicate: bool
     message: IncomingMessage | None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableResult:
+    """What storing an undecodable PDU did: its id, and whether it was stored before."""
+
+    id: str
+    duplicate: bool
+
+
+#: The ``error.code`` of the errors event of a PDU kept raw.
+UNDECODABLE_CODE = "undecodable_pdu"
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A received PDU the decoder refused, kept raw (``gsmgw inbox``, the ``errors`` topic)."""
+
+    id: str
+    modem: str
+    raw: bytes
+    error: str
+    stored_at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``{prefix}/{node}/errors`` event (README "MQTT")."""
+        return {
+            "error": {"code": UNDECODABLE_CODE, "message": f"undecodable PDU: {self.error}"},
+            "id": self.id,
+            "modem": self.modem,
+            "pdu_hex": self.raw.hex().upper(),
+            "received_at": self.stored_at.isoformat(timespec="seconds"),
+        }
+
+
+def to_undecodable(row: sqlite3.Row) -> Undecodable:
+    """Return an ``inbox_undecodable`` row as an ``Undecodable``."""
+    return Undecodable(
+        row["id"], row["modem"], bytes(row["raw"]), row["error"], from_ms(row["stored_at"])
+    )
 
 
 def store_part(
+    tx: Transaction,
+    ctx: Context,
+    modem: str,
+    part: InboundPart,
+    now: datetime,
+    opt_out_keywords: Collection[str] = (),
+) -> InboundResult:
+    """Store one received part; return the message it completes, opted out if a keyword."""
+    result = _store_part(tx, ctx, modem, part, now)
+    message = result.message
+    if message is None or message.text is None or not opt_out_keywords:
+        return result
+    if message.text.strip().casefold() not in {k.casefold() for k in opt_out_keywords}:
+        return result
+    tx.conn.execute(
+        "INSERT OR IGNORE INTO opt_out (number, added_at, source) VALUES (?, ?, 'keyword')",
+        (message.sender, to_ms(now)),
+    )
+    return replace(result, opted_out=True)
+
+
+def store_undecodable(
+    tx: Transaction, ctx: Context, modem: str, raw: bytes, error: str, now: datetime
+) -> UndecodableResult:
+    """Keep a PDU the decoder refused, raw, and queue its ``errors`` event; once per PDU."""
+    digest = hashlib.sha256(raw).digest()
+    found = tx.conn.execute(
+        "SELECT id FROM inbox_undecodable WHERE modem = ? AND digest = ?", (modem, digest)
+    ).fetchone()
+    if found is not None:
+        return UndecodableResult(found[0], duplicate=True)
+    entry = Undecodable(uuid.uuid4().hex, modem, raw, error, now)
+    tx.conn.execute(
+        "INSERT INTO inbox_undecodable (id, modem, digest, raw, error, stored_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.id, modem, digest, raw, error, to_ms(now)),
+    )
+    if ctx.errors_topic is not None:
+        payload = json.dumps(entry.to_json(), separators=(",", ":")).encode()
+        queue_publication(tx, ctx, topic=ctx.errors_topic, payload=payload, now_ms=to_ms(now))
+    return UndecodableResult(entry.id, duplicate=False)
+
+
+def _store_part(
     tx: Transaction, ctx: Context, modem: str, part: InboundPart, now: datetime
 ) -> InboundResult:
-    """Store one received part and return the message it completes."""
     concat = part.concat if part.concat is not None and part.concat[2] > 1 else None
     ref, number, total = concat if concat is not None else (None, None, None)
     cursor = tx.conn.execute(

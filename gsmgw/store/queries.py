@@ -8,7 +8,7 @@ import sqlite3
 
 from gsmgw.models import IncomingMessage, MessageState, OutgoingMessage
 from gsmgw.store.common import from_ms, to_ms
-from gsmgw.store.inbox import to_incoming
+from gsmgw.store.inbox import Undecodable, to_incoming, to_undecodable
 from gsmgw.store.outbox import find, to_message
 
 _OUTBOX = "SELECT o.*, r.names AS route_names FROM outbox o JOIN route r ON r.pk = o.route"
@@ -180,3 +180,17 @@ def show_inbox(
     )
     raw = [InboundRawPart(no, total, bytes(data), from_ms(at)) for no, total, data, at in parts]
     return to_incoming(row), raw
+
+
+def list_undecodable(
+    conn: sqlite3.Connection, *, modem: str | None = None, limit: int = 50
+) -> list[Undecodable]:
+    """Return PDUs kept raw because they could not be decoded, newest first."""
+    sql = "SELECT * FROM inbox_undecodable WHERE ? IS NULL OR modem = ? ORDER BY pk DESC LIMIT ?"
+    return [to_undecodable(row) for row in conn.execute(sql, (modem, modem, limit))]
+
+
+def show_undecodable(conn: sqlite3.Connection, entry_id: str) -> Undecodable | None:
+    """Return one PDU kept raw, or None."""
+    row = conn.execute("SELECT * FROM inbox_undecodable WHERE id = ?", (entry_id,)).fetchone()
+    return None if row is None else to_undecodable(row)

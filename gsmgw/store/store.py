@@ -9,7 +9,7 @@ same transaction (when the store was given topics), so no event is lost between 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 import sqlite3
@@ -29,7 +29,7 @@ from gsmgw.models import (
 )
 from gsmgw.store import inbox, outbox, progress, queries
 from gsmgw.store.common import Context, queue_publication, to_ms
-from gsmgw.store.inbox import InboundResult
+from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import Encoder, ReportMatch
@@ -59,6 +59,7 @@ class Store:
         *,
         state_topic: str | None = None,
         inbox_topic: str | None = None,
+        errors_topic: str | None = None,
         clock: ClockWatch | None = None,
     ) -> None:
         self.path = Path(path)
@@ -68,6 +69,7 @@ class Store:
         self._ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
+            errors_topic=errors_topic,
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
         )
@@ -282,11 +284,31 @@ class Store:
     # --- inbox --------------------------------------------------------------------------------
 
     async def store_incoming_part(
-        self, modem: str, part: InboundPart, *, now: datetime | None = None
+        self,
+        modem: str,
+        part: InboundPart,
+        *,
+        opt_out_keywords: Collection[str] = (),
+        now: datetime | None = None,
     ) -> InboundResult:
-        """Store a received part durably; return the message it completes (then published)."""
+        """Store a received part durably; return the message it completes (then published).
+
+        A completed message whose text is one of ``opt_out_keywords`` puts its sender on the
+        opt-out list in the same transaction.
+        """
+        moment, keywords = now or utc_now(), opt_out_keywords
+        return await self._run(
+            lambda tx: inbox.store_part(tx, self._ctx, modem, part, moment, keywords)
+        )
+
+    async def store_undecodable(
+        self, modem: str, raw: bytes, *, error: str, now: datetime | None = None
+    ) -> UndecodableResult:
+        """Keep a PDU the decoder refused, raw, with its ``errors`` event (when MQTT is on)."""
         moment = now or utc_now()
-        return await self._run(lambda tx: inbox.store_part(tx, self._ctx, modem, part, moment))
+        return await self._run(
+            lambda tx: inbox.store_undecodable(tx, self._ctx, modem, raw, error, moment)
+        )
 
     async def flush_incomplete(
         self, *, older_than: float, now: datetime | None = None
@@ -415,6 +437,16 @@ class StoreReader:
         """Return one inbound message with its raw parts."""
         with map_errors(f"cannot read {self.path}"):
             return queries.show_inbox(self._conn, message_id)
+
+    def list_undecodable(self, *, modem: str | None = None, limit: int = 50) -> list[Undecodable]:
+        """Return received PDUs kept raw because they could not be decoded, newest first."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.list_undecodable(self._conn, modem=modem, limit=limit)
+
+    def show_undecodable(self, entry_id: str) -> Undecodable | None:
+        """Return one received PDU kept raw, or None."""
+        with map_errors(f"cannot read {self.path}"):
+            return queries.show_undecodable(self._conn, entry_id)
 
     def opt_out_list(self, limit: int = 100, *, after: str = "") -> list[OptOutEntry]:
         """Return numbers on the opt-out list, sorted, after ``after``."""

@@ -117,6 +117,24 @@ async def test_inbox_list_show_export(filled: Path, capsys: pytest.CaptureFixtur
     assert [m["text"] for m in lines_json(capsys)] == ["first"]
 
 
+async def test_inbox_shows_undecodable_pdus_kept_raw(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Store(config_file.parent / "gsmgw.db") as store:
+        await Inbound(store, OptOutConfig()).pdu_received("sim1", bytes.fromhex("0791FFFF"))
+
+    assert await cli(["inbox", "-c", str(config_file), "--json"]) == 0
+    ((kept,),) = lines_json(capsys)
+    assert kept["error"]["code"] == "undecodable_pdu"
+    assert (kept["modem"], kept["pdu_hex"]) == ("sim1", "0791FFFF")
+    assert await cli(["inbox", "-c", str(config_file)]) == 0
+    assert f"{kept['id']}" in capsys.readouterr().out
+    assert await cli(["inbox", "show", kept["id"], "-c", str(config_file)]) == 0
+    shown = capsys.readouterr().out
+    assert "0791FFFF" in shown
+    assert "error:" in shown
+
+
 async def test_optout_add_list_remove(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert await cli(["optout", "add", "0170 1234567", "-c", str(filled), "--json"]) == 0
     assert lines_json(capsys) == [{"number": "+491701234567", "action": "add", "changed": True}]

@@ -12,7 +12,7 @@ import pytest
 
 from gsmgw.cli.control import request
 from gsmgw.daemon import install_signals
-from gsmgw.errors import ControlError
+from gsmgw.errors import ControlError, StoreError
 from gsmgw.models import MessageState
 from gsmgw.store import StoreReader
 
@@ -374,4 +374,27 @@ async def test_ussd_through_the_daemon_from_the_cli(
     assert "unknown_modem" in capsys.readouterr().err
     assert await cli(["ussd", "--modem", "u1", "-c", config, '*100#";+CFUN=0']) == 1
     assert "invalid_request" in capsys.readouterr().err
+    assert await running.stop() == 0
+
+
+async def test_a_store_error_while_handling_a_modem_event_does_not_restart_it(
+    start_daemon: StartDaemon, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 defect 7: a StoreError from set_health escaped and restarted the modem task."""
+    running = await start_daemon(config_text(sim_modem("h1")))
+    await running.daemon.modems.first_attempts.wait()  # type: ignore[union-attr]
+    gateway = running.daemon.gateway
+    assert gateway is not None
+
+    async def disk_full(*args: object, **kwargs: object) -> None:
+        raise StoreError("database or disk is full")
+
+    monkeypatch.setattr(gateway, "set_health", disk_full)
+    sim("h1").sim.set_registration(5)  # +CREG: roaming -> set_health fails
+    sim("h1").sim.inject_sms("+491705555555", "after the error")
+
+    # Well before the 5 s a restarted modem task waits: the modem went on.
+    await eventually(lambda: gateway.receiver.received == 1, limit=3)
+    assert "modem task failed" not in caplog.text
+    assert "health not recorded" in caplog.text
     assert await running.stop() == 0

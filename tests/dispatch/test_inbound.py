@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
+
+import pytest
 
 from gsmgw.config import OptOutConfig
 from gsmgw.dispatch import Inbound, InboundOutcome
+from gsmgw.errors import StoreError
 from gsmgw.models import MessageState, SendRequest
 from gsmgw.sms import encode_deliver, encode_status_report
 from gsmgw.store import Store, StoreReader
@@ -64,11 +69,46 @@ async def test_incomplete_set_is_flushed_as_what_arrived(store: Store) -> None:
     assert LONG.startswith(message.text or "")
 
 
-async def test_malformed_pdu_is_skipped(store: Store) -> None:
-    receiver = Inbound(store, OptOutConfig())
+async def test_malformed_pdu_is_kept_raw_and_published(tmp_path: Path) -> None:
+    """Issue 14 defect 3: an undecodable PDU was only logged (then deleted from the SIM)."""
+    raw = bytes.fromhex("0791FFFF")
+    async with Store(tmp_path / "gsmgw.db", errors_topic="gsmgw/t/errors") as store:
+        receiver = Inbound(store, OptOutConfig())
 
-    assert await receiver.pdu_received("sim1", bytes.fromhex("0791FFFF")) is InboundOutcome.SKIPPED
-    assert receiver.skipped == 1
+        assert await receiver.pdu_received("sim1", raw) is InboundOutcome.KEPT_RAW
+        # Read again (by a sweep, say) it is kept and published once only.
+        assert await receiver.pdu_received("sim1", raw) is InboundOutcome.DUPLICATE
+        (publication,) = await store.next_publications()
+    assert receiver.kept_raw == 1
+    assert publication.topic == "gsmgw/t/errors"
+    event = json.loads(publication.payload)
+    assert event["error"]["code"] == "undecodable_pdu"
+    assert (event["modem"], event["pdu_hex"]) == ("sim1", "0791FFFF")
+    with StoreReader(tmp_path / "gsmgw.db") as reader:
+        (kept,) = reader.list_undecodable()
+        assert reader.show_undecodable(kept.id) == kept
+    assert (kept.id, kept.raw, kept.modem) == (event["id"], raw, "sim1")
+
+
+async def test_opt_out_is_applied_in_the_transaction_that_stores_the_message(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 defect 4: a failed second transaction lost the STOP for good."""
+
+    async def disk_full(*args: object, **kwargs: object) -> bool:
+        raise StoreError("disk full")
+
+    # The separate opt-out write of old fails, as on a full disk after the part's commit.
+    monkeypatch.setattr(store, "opt_out_add", disk_full)
+    receiver = Inbound(store, OptOutConfig(keywords=("STOP",)))
+    (pdu,) = encode_deliver(SENDER, "Stop", timestamp=WHEN)
+
+    with contextlib.suppress(StoreError):
+        await receiver.pdu_received("sim1", pdu)
+    # The SIM copy stayed; the sweep reads it again.
+    await receiver.pdu_received("sim1", pdu)
+
+    assert await store.opt_out_contains(SENDER)
 
 
 async def test_status_reports_deliver_and_fail(store: Store) -> None:

@@ -13,7 +13,7 @@ from gsmgw.at import commands as at
 from gsmgw.at.codes import is_temporary
 from gsmgw.errors import CommandError, ModemTimeout, ModemUnavailable, SimError
 from gsmgw.modem import driver
-from gsmgw.modem.events import IncomingSms, StatusReportReceived, StorageFull
+from gsmgw.modem.events import IncomingSms, SmsIndicated, StatusReportReceived, StorageFull
 from gsmgw.modem.port import open_port
 from gsmgw.modem.setup import WrongPin
 from gsmgw.sms import Deliver, Reassembler, StatusReport, decode_pdu, encode_submit
@@ -87,12 +87,16 @@ async def test_cmti_is_read_and_reported_with_its_index(
 ) -> None:
     sim, modem = await connect_modem(profile)
     (index,) = sim.sim.inject_sms("+4917099", "hello")
-    event = await next_event(modem, IncomingSms)
-    assert (event.index, event.storage) == (index, "SM")
-    message = decode_pdu(event.pdu)
+    event = await next_event(modem, SmsIndicated)
+    assert (event.index, event.storage, event.report) == (index, "SM", False)
+    pdu = await modem.read(index)  # the driver reads nothing on its own: its consumer does
+    assert pdu is not None
+    message = decode_pdu(pdu)
     assert isinstance(message, Deliver)
     assert message.text == "hello"
     assert len(await modem.read_stored()) == 1  # kept until the caller deletes it
+    await modem.delete(index)
+    assert await modem.read(index) is None
 
 
 async def test_direct_delivery_and_multipart(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import contextlib
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from gsmgw.errors import CommandError, ModemTimeout, RemoteProtocolError
-from gsmgw.modem.events import IncomingSms, RegistrationChanged, SignalChanged
+from gsmgw.modem.events import RegistrationChanged, SignalChanged, SmsIndicated
 from gsmgw.sms import Deliver, decode_pdu, encode_submit
 
 Connect = Callable[..., Awaitable[tuple[Any, Any]]]
@@ -40,8 +41,14 @@ async def test_exchange(connect_modem: Connect, next_event: NextEvent, link: str
                 continue
     assert len(references) == len(message.parts)
     sim.sim.inject_sms("+4917099", "ping")
-    event = await next_event(modem, IncomingSms)
-    deliver = decode_pdu(event.pdu)
+    event = await next_event(modem, SmsIndicated)
+    pdu = None
+    for _attempt in range(5):  # noise may eat the answer to AT+CMGR too
+        with contextlib.suppress(ModemTimeout, RemoteProtocolError, CommandError):
+            pdu = await modem.read(event.index)
+            break
+    assert pdu is not None
+    deliver = decode_pdu(pdu)
     assert isinstance(deliver, Deliver)
     assert deliver.text == "ping"
     assert "".join(m.submit.text or "" for m in sim.sim.sent[-len(message.parts) :]) == (

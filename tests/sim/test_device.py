@@ -147,3 +147,24 @@ def test_text_without_at_is_ignored_and_commands_continue() -> None:
     line = Line()
     assert line("hello") == ""
     assert line("at+cgmm") == "\r\nSimulated GSM modem\r\n\r\nOK\r\n"
+
+
+def test_phase_2_plus_direct_delivery_waits_for_its_acknowledgement() -> None:
+    """AT+CSMS=1: one +CMT at a time; AT+CNMA=2 makes the network deliver it again."""
+    from gsmgw.sim import SimModem
+    from gsmgw.sim.profiles import Knobs
+
+    out = bytearray()
+    sim = SimModem(knobs=Knobs(csms=1), output=out.extend)
+    sim.inject_sms("+4917099", "one", direct=True)
+    sim.inject_sms("+4917099", "two", direct=True)
+    assert out.count(b"+CMT:") == 1
+    sim.feed(b"AT+CNMA=2\r")
+    assert out.count(b"+CMT:") == 2  # "one" again (no scheduler: at once)
+    assert sim.direct.redelivered == 1
+    sim.feed(b"AT+CNMA\r")
+    assert out.count(b"+CMT:") == 3  # then "two"
+    sim.feed(b"AT+CNMA=1\r")
+    sim.feed(b"AT+CNMA\r")
+    assert out.endswith(b"\r\nERROR\r\n")  # +CMS ERROR 340, as AT+CMEE=0 words it
+    assert sim.acks == [2, 0, 1]

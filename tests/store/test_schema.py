@@ -38,10 +38,11 @@ async def test_migrates_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "new" / "gsmgw.db"
     async with Store(path):
         pass
-    assert user_version(path) == SCHEMA_VERSION == 1
+    assert user_version(path) == SCHEMA_VERSION == 3
     assert {"outbox", "outbox_part", "inbox", "inbox_part", "publication", "opt_out"} <= tables(
         path
     )
+    assert "inbox_undecodable" in tables(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -61,10 +62,10 @@ async def test_a_later_step_runs_on_an_existing_database(
     async with Store(path) as store:
         await store.opt_out_add("+4917011")
     step = "ALTER TABLE opt_out ADD COLUMN note TEXT;\nUPDATE opt_out SET note = 'migrated';"
-    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
+    monkeypatch.setitem(schema.MIGRATIONS, SCHEMA_VERSION + 1, step)
     async with Store(path) as store:
         assert await store.opt_out_contains("+4917011")
-    assert user_version(path) == 2
+    assert user_version(path) == SCHEMA_VERSION + 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT note FROM opt_out").fetchone() == ("migrated",)
 
@@ -77,11 +78,29 @@ async def test_failed_migration_leaves_the_database_unchanged(
         pass
     before = tables(path)
     broken = "CREATE TABLE half_done (a INTEGER);\nINSERT INTO no_such_table VALUES (1);"
-    monkeypatch.setitem(schema.MIGRATIONS, 2, broken)
-    with pytest.raises(StoreError, match="migration to schema version 2 failed"):
+    monkeypatch.setitem(schema.MIGRATIONS, SCHEMA_VERSION + 1, broken)
+    with pytest.raises(
+        StoreError, match=f"migration to schema version {SCHEMA_VERSION + 1} failed"
+    ):
         await Store(path).open()
-    assert user_version(path) == 1
+    assert user_version(path) == SCHEMA_VERSION
     assert tables(path) == before
+
+
+async def test_a_version_1_database_migrates_with_its_data(tmp_path: Path) -> None:
+    """Schema 3 (undecodable PDUs kept raw) comes on top of a version 1 file in use."""
+    path = tmp_path / "gsmgw.db"
+    with sqlite3.connect(path) as conn:
+        for statement in schema._statements(schema.MIGRATIONS[1]):
+            conn.execute(statement)
+        conn.execute("INSERT INTO opt_out VALUES ('+4917011', 0, 'cli')")
+        conn.execute("PRAGMA user_version = 1")
+    async with Store(path) as store:
+        assert await store.opt_out_contains("+4917011")
+        kept = await store.store_undecodable("sim1", b"\x07\x91", error="short")
+    assert user_version(path) == SCHEMA_VERSION
+    with StoreReader(path) as reader:
+        assert [u.id for u in reader.list_undecodable()] == [kept.id]
 
 
 async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
