@@ -196,6 +196,7 @@ class ModemRunner:
                 signal=driver.signal.dbm if driver.signal else None,
                 registration=registration.state.name.lower() if registration else None,
                 identity=identity,
+                capabilities=info.capabilities.to_json() if info is not None else {},
                 error=None,
             )
             await self._sweep(modem_id, supervisor)

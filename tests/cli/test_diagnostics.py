@@ -142,6 +142,7 @@ def test_probe_json_has_every_field(capsys: pytest.CaptureFixture[str]) -> None:
         "operator": "gsmgw sim",
         "registration": "home",
         "signal": -73,
+        "capabilities": {"receive": "cmti", "reports": "cds", "ussd": True, "storage": "SM"},
     }
     assert len(facts["imei"]) == 15
     assert facts["iccid"].startswith("89")  # Huawei's swapped ^ICCID digits put right
