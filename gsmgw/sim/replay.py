@@ -1,6 +1,6 @@
 """A simulated modem that answers from a recorded trace (``gsmgw simulate --replay FILE``).
 
-The trace (:mod:`gsmgw.modem.trace`) is cut into units: each command line the host wrote
+The trace (:mod:`gsmgw.at.trace`) is cut into units: each command line the host wrote
 (up to CR), or PDU (up to Ctrl-Z or ESC), with the bytes the modem sent after it until the
 host wrote again. A unit from the host now is answered with the recorded answer of the same
 unit -- the next one in recorded order if there is one, else the first one anywhere -- and
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from gsmgw.modem.trace import Chunk, read_trace
+from gsmgw.at.trace import Chunk, parse_trace
 from gsmgw.sim.device import SimModem
 from gsmgw.sim.profiles import GENERIC
 
@@ -25,7 +25,8 @@ class ReplayModem(SimModem):
 
     def __init__(self, path: Path) -> None:
         super().__init__(replace(GENERIC, name="replay"))
-        self.boot, self.units = units_of(read_trace(path))
+        with path.open(encoding="utf-8") as file:
+            self.boot, self.units = units_of(parse_trace(file, name=str(path)))
         self._cursor = 0
         self._typed = bytearray()
 
