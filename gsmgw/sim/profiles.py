@@ -155,8 +155,9 @@ HUAWEI_3G = Profile(
 )
 
 # Qualcomm M6280 / ZTE K3565-Z dongles (fakemodems.py QualcommM6280, ZteK3565Z; issue 10):
-# "QUALCOMM INCORPORATED", the SIM busy (+CME ERROR: 14) for a while after power-up,
-# +CMGL/+CMGR headers without <alpha> or <length>.
+# "QUALCOMM INCORPORATED", the SIM busy (+CME ERROR: 14) for a while after power-up (recorded
+# on AT+CSCA?, modelled on AT+CPIN?, which start-up polls); +CMGL/+CMGR headers without
+# <alpha> or <length> are our addition, to exercise the lenient header parser.
 QUALCOMM = Profile(
     name="qualcomm",
     manufacturer="QUALCOMM INCORPORATED",
