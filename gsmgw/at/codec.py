@@ -75,7 +75,12 @@ _PLAIN_FINALS = {
     "BUSY": ResultKind.BUSY,
     "NO ANSWER": ResultKind.NO_ANSWER,
     "NO DIALTONE": ResultKind.NO_DIALTONE,
-    "COMMAND NOT SUPPORT": ResultKind.ERROR,  # ZTE MF622 and other old firmware
+    # Vendor words for ERROR: Huawei E1752 and ZTE MF622 (python-gsmmodem test/fakemodems.py,
+    # Gammu's AT reply table) say "COMMAND NOT SUPPORT"; some Qualcomm-based sticks
+    # "TOO MANY PARAMETERS"; a few phones spell the first one out.
+    "COMMAND NOT SUPPORT": ResultKind.ERROR,
+    "COMMAND NOT SUPPORTED": ResultKind.ERROR,
+    "TOO MANY PARAMETERS": ResultKind.ERROR,
 }
 
 

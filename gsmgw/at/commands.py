@@ -61,6 +61,10 @@ class Command(Generic[T]):
     timeout: float = DEFAULT_TIMEOUT
     #: For AT+CMGS: the PDU (hex) sent after the ``> `` prompt.
     data: str | None = None
+    #: The answer is complete with its first own information line, final result or not: an
+    #: old Wavecom answers AT+CPIN? with "+CPIN: READY" and never sends OK (python-gsmmodem
+    #: issue 19; Gammu has the same fix for a Sierra modem).
+    final_optional: bool = False
 
     def __post_init__(self) -> None:
         if not self.text.upper().startswith("AT"):
@@ -131,7 +135,9 @@ def parse_text(lines: Lines) -> str:
         text = line.text
         if text[:1] in "+^" and ":" in text:
             text = text.partition(":")[2]
-        text = text.strip().strip('"').strip()
+        # " WAVECOM MODEM", " MULTIBAND  900E  1800" (python-gsmmodem's Wavecom recording):
+        # leading and doubled spaces are padding, not part of the name.
+        text = " ".join(text.strip().strip('"').split())
         if text:
             return text
     raise RemoteProtocolError("empty answer")
@@ -220,17 +226,26 @@ def parse_cpms(lines: Lines) -> tuple[StorageUsage, ...]:
 
 
 def parse_cpms_support(lines: Lines) -> StorageSupport:
-    """AT+CPMS=?; an empty list (Samsung J700) means the usual SM and ME."""
+    """AT+CPMS=?, in every shape modems give it.
+
+    Three lists (TS 27.005 §3.2.2); two lists, the Phase 1 form, also nested as
+    ``(("SM","BM","SR"),("SM"))`` (old Wavecom); empty lists ``(),(),()``, which a Samsung
+    J700 sends for SM and ME and a Nokia N79 for "no storage at all" -- so they are
+    guesses (``listed`` False) that setting AT+CPMS confirms or refutes.
+    """
     own = _own(lines, "+CPMS")
-    groups = (
-        [tuple(re.findall(r"[A-Z][A-Z0-9_]*", g)) for g in _groups(_rest(own[0]))] if own else []
-    )
+    found = _groups(_rest(own[0])) if own else []
+    groups = [tuple(re.findall(r"[A-Z][A-Z0-9_]*", g)) for g in found]
+    phase1 = len(groups) == 2
     groups = [g for g in groups if g]
+    listed = bool(groups)
     if not groups:
         groups = [("SM", "ME")]
     while len(groups) < 3:
         groups.append(groups[-1])
-    return StorageSupport(read=groups[0], write=groups[1], receive=groups[2])
+    return StorageSupport(
+        read=groups[0], write=groups[1], receive=groups[2], phase1=phase1, listed=listed
+    )
 
 
 def parse_cnmi_support(lines: Lines) -> IndicationSupport:
@@ -259,12 +274,17 @@ def parse_cmgs(lines: Lines) -> int:
     return parse_int(values(_rest(_first(lines, "+CMGS")))[0], "+CMGS <mr>")
 
 
+#: <stat> as text, which some modems send even in PDU mode (TS 27.005 §3.1 text mode names).
+_STAT_NAMES = {"REC UNREAD": 0, "REC READ": 1, "STO UNSENT": 2, "STO SENT": 3}
+
+
 def _stored(header: InfoLine, with_index: bool) -> StoredPdu:
     fields = values(_rest(header))
     index = parse_int(fields.pop(0), "<index>") if with_index else None
-    if not fields:
-        raise RemoteProtocolError(f"no <stat>: {header.text!r}")
-    stat = parse_int(fields[0], "<stat>")
+    # Headers with fields left out ("+CMGR: ,,23", "+CMGL: 3,,,"; ModemManager's and
+    # python-gsmmodem's recordings) still carry a PDU: a missing <stat> reads as received.
+    first = fields[0].strip().upper() if fields else ""
+    stat = int(first) if is_decimal(first) else _STAT_NAMES.get(first, 0)
     length = int(fields[-1]) if len(fields) > 1 and is_decimal(fields[-1]) else None
     alpha = fields[1] if len(fields) > 2 else None
     return StoredPdu(index, stat, alpha or None, length, header.data)
@@ -312,7 +332,7 @@ CGMM = Command("AT+CGMM", parse_text)
 CGMR = Command("AT+CGMR", parse_text)
 CGSN = Command("AT+CGSN", parse_text)
 CIMI = Command("AT+CIMI", parse_text)
-CPIN_QUERY = Command("AT+CPIN?", parse_cpin, timeout=PIN_TIMEOUT)
+CPIN_QUERY = Command("AT+CPIN?", parse_cpin, timeout=PIN_TIMEOUT, final_optional=True)
 CSQ = Command("AT+CSQ", parse_csq)
 CREG_QUERY = Command("AT+CREG?", registration_parser(RegistrationKind.CREG))
 CGREG_QUERY = Command("AT+CGREG?", registration_parser(RegistrationKind.CGREG))
@@ -329,6 +349,7 @@ CSMS_QUERY = Command("AT+CSMS?", parse_csms)
 CMGL_ALL = Command("AT+CMGL=4", parse_cmgl, timeout=LIST_TIMEOUT)  # 4 = all (PDU mode)
 CFUN_RESET = Command("AT+CFUN=1,1", parse_none, timeout=RESET_TIMEOUT)
 CUSD_CANCEL = Command("AT+CUSD=2", parse_none)
+CUSD_SUPPORT = Command("AT+CUSD=?", parse_none)
 
 
 def cpin_enter(pin: str) -> Command[None]:
@@ -338,9 +359,10 @@ def cpin_enter(pin: str) -> Command[None]:
     return Command(f'AT+CPIN="{pin}"', parse_none, timeout=PIN_TIMEOUT)
 
 
-def cpms(read: str, write: str, receive: str) -> Command[tuple[StorageUsage, ...]]:
-    """AT+CPMS=<mem1>,<mem2>,<mem3>."""
-    return Command(f'AT+CPMS="{read}","{write}","{receive}"', parse_cpms)
+def cpms(read: str, write: str, receive: str | None) -> Command[tuple[StorageUsage, ...]]:
+    """AT+CPMS=<mem1>,<mem2>[,<mem3>]; without <mem3> the Phase 1 form old modems take."""
+    third = f',"{receive}"' if receive is not None else ""
+    return Command(f'AT+CPMS="{read}","{write}"{third}', parse_cpms)
 
 
 def cnmi(mode: int, mt: int, bm: int, ds: int, bfr: int) -> Command[None]:

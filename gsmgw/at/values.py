@@ -197,6 +197,11 @@ class StorageSupport:
     read: tuple[str, ...]
     write: tuple[str, ...]
     receive: tuple[str, ...]
+    #: Only <mem1>,<mem2>: the Phase 1 form of TS 07.05 (old Wavecom modems); AT+CPMS then
+    #: takes two memories and refuses a third.
+    phase1: bool = False
+    #: False when the answer named no memory at all ("+CPMS: (),(),()"): the lists are guesses.
+    listed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

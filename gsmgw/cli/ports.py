@@ -176,14 +176,24 @@ async def opened_port(spec: str) -> AsyncIterator[Port]:
 
 
 @contextlib.asynccontextmanager
-async def opened_modem(spec: str) -> AsyncIterator[Modem]:
-    """Open ``spec`` as :func:`opened_port` does and run the modem driver on it (started)."""
+async def opened_modem(spec: str, *, trace: Path | None = None) -> AsyncIterator[Modem]:
+    """Open ``spec`` as :func:`opened_port` does and run the modem driver on it (started).
+
+    The driver reads no message on its own. ``trace``: a file that gets every byte in and
+    out, with timestamps (:mod:`gsmgw.modem.trace`).
+    """
     from gsmgw.modem import Modem
+    from gsmgw.modem.trace import TraceWriter
 
     async with opened_port(spec) as port:
         modem = Modem(port, name=spec)
+        writer = TraceWriter(trace, port=spec) if trace is not None else None
+        if writer is not None:
+            modem.add_tap(writer.write)
         await modem.start()
         try:
             yield modem
         finally:
             await modem.close()
+            if writer is not None:
+                writer.close()

@@ -25,6 +25,7 @@ FIELDS = (
     "operator",
     "registration",
     "signal",
+    "capabilities",
 )
 
 
@@ -35,16 +36,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=PROBE_TIMEOUT, help="seconds per question (default 5)"
     )
+    parser.add_argument(
+        "--trace", metavar="FILE", help="write every byte in and out, with timestamps, to FILE"
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
     """Ask the modem who it is; unanswered questions print as null ("-")."""
+    from pathlib import Path
+
     from gsmgw.cli.output import error, print_fields, print_json
     from gsmgw.cli.session import open_session
+    from gsmgw.cli.status import describe_capabilities
     from gsmgw.errors import ModemTimeout, ModemUnavailable
 
+    trace = Path(args.trace) if args.trace else None
     try:
-        async with open_session(args.port, command_timeout=args.timeout) as session:
+        async with open_session(args.port, command_timeout=args.timeout, trace=trace) as session:
             facts = await probe(session, limit=args.timeout)
     except (ModemUnavailable, ModemTimeout) as exc:
         error(str(exc))
@@ -52,7 +60,12 @@ async def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"port": args.port, **facts})
     else:
-        print_fields([("port", args.port), *((name, facts[name]) for name in FIELDS)])
+        caps = facts["capabilities"]
+        shown = {
+            **facts,
+            "capabilities": describe_capabilities(caps) if isinstance(caps, dict) else None,
+        }
+        print_fields([("port", args.port), *((name, shown[name]) for name in FIELDS)])
     return 0
 
 
@@ -94,7 +107,29 @@ async def probe(session: AtSession, *, limit: float) -> dict[str, JsonValue]:
         "operator": operator.name if operator is not None else None,
         "registration": registration.state.name.lower() if registration is not None else None,
         "signal": signal.dbm if signal is not None else None,
+        "capabilities": await capabilities(session, limit),
     }
+
+
+async def capabilities(session: AtSession, limit: float) -> dict[str, JsonValue]:
+    """Return what the modem offers, from its test commands only (probing sets nothing).
+
+    The same fields as the daemon's ``capabilities``; the daemon, which sets storage and
+    indications, may find less than a modem offers here.
+    """
+    from gsmgw.at import commands as at
+
+    support = await _ask(session, at.CPMS_SUPPORT, limit)
+    cnmi = await _ask(session, at.CNMI_SUPPORT, limit)
+    ussd = (await session.execute("AT+CUSD=?", limit=limit)).ok
+    storage = support.receive[0] if support is not None and support.listed else None
+    mts = cnmi.mt if cnmi is not None else frozenset()
+    receive = "cmti" if storage and 1 in mts else "cmt" if mts & {2, 3} else "poll"
+    if storage is None and receive == "poll":
+        receive = "none"
+    ds = cnmi.ds if cnmi is not None else frozenset()
+    reports = "cds" if 1 in ds else "cdsi" if 2 in ds and storage else "none"
+    return {"receive": receive, "reports": reports, "ussd": ussd, "storage": storage}
 
 
 async def _ask(session: AtSession, command: Command[T], limit: float) -> T | None:

@@ -12,6 +12,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c", "--config", metavar="FILE", default=DEFAULT_CONFIG, help=f"default {DEFAULT_CONFIG}"
     )
+    parser.add_argument(
+        "--trace-dir",
+        metavar="DIR",
+        help="write every byte to and from each modem to DIR/<modem id>.trace (for bug reports)",
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -29,6 +34,12 @@ async def run(args: argparse.Namespace) -> int:
         error(f"{exc.file}: {exc.key}: {exc.problem}")
         return 1
     setup_logging(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    if args.trace_dir:
+        from pathlib import Path
+
+        from gsmgw.modem.trace import set_trace_dir
+
+        set_trace_dir(Path(args.trace_dir))
     from gsmgw.daemon import run as run_daemon
 
     return await run_daemon(config)

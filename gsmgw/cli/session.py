@@ -1,8 +1,9 @@
-"""A small AT session for the diagnostic commands: one command at a time, answers kept raw.
+"""A small AT session for the diagnostic commands, as a thin layer over the modem driver.
 
-``gsmgw at`` prints answers as the modem sent them; ``probe`` and ``scan`` ask typed
-questions with the declarations of :mod:`gsmgw.at.commands`. Neither configures the modem
-the way the daemon's driver does (no CNMI, no storage choice): looking must not change it.
+``gsmgw at`` prints answers as the modem sent them (the driver's raw tap); ``probe`` and
+``scan`` ask typed questions with the declarations of :mod:`gsmgw.at.commands` through
+``Modem.execute``. Neither configures the modem the way the daemon does (no CNMI, no storage
+choice) and the driver reads no message on its own here: looking must not change it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import re
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from gsmgw.at import AtCodec, Event, FinalResult, InfoLine, Prompt
+    from pathlib import Path
+
+    from gsmgw.at import FinalResult, InfoLine
     from gsmgw.at.commands import Command
-    from gsmgw.modem.port import Port
+    from gsmgw.modem import Modem
 
 T = TypeVar("T")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -38,49 +41,30 @@ class Answer:
 
 
 class AtSession:
-    """One port, one command at a time; bytes kept raw so answers print as sent."""
+    """One modem driver, one command at a time; the bytes it reads kept raw to print as sent."""
 
     def __init__(
-        self, port: Port, *, command_timeout: float, on_unsolicited: Callable[[str], None]
+        self, modem: Modem, *, command_timeout: float, on_unsolicited: Callable[[str], None]
     ) -> None:
-        from gsmgw.at import AtCodec
-
-        self._port = port
+        self.modem = modem
         self._command_timeout = command_timeout
-        self._codec: AtCodec = AtCodec()
-        self._raw = bytearray()
-        self._waiter: asyncio.Future[FinalResult | Prompt | None] | None = None
-        self._info: list[InfoLine] = []
         self._on_unsolicited = on_unsolicited
-        self.closed = False
+        self._raw = bytearray()
+        self._running = False
+        modem.add_tap(self._tapped)
 
-    async def read_loop(self) -> None:
-        """Feed the codec until the port ends; finish a waiting command as failed then."""
-        from gsmgw.at import NEED_DATA
-        from gsmgw.errors import ModemUnavailable
+    @property
+    def closed(self) -> bool:
+        """True once the port is gone."""
+        return self.modem.closed
 
-        try:
-            while data := await self._port.read():
-                self._raw += data
-                self._codec.receive_data(data)
-                while (event := self._codec.next_event()) is not NEED_DATA:
-                    self._event_received(event)
-        except ModemUnavailable as exc:
-            self._on_unsolicited(f"(port lost: {exc})")
-        self.closed = True
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def _event_received(self, event: Event) -> None:
-        from gsmgw.at import FinalResult, InfoLine, Prompt
-
-        if self._waiter is None:
+    def _tapped(self, incoming: bool, data: bytes) -> None:
+        if not incoming:
+            return
+        self._raw += data
+        if not self._running:
             for line in self.take_lines():
                 self._on_unsolicited(line)
-        elif isinstance(event, InfoLine):
-            self._info.append(event)
-        elif isinstance(event, FinalResult | Prompt) and not self._waiter.done():
-            self._waiter.set_result(event)
 
     def take_lines(self) -> list[str]:
         """Complete lines received so far (and a trailing ``> `` prompt), as text."""
@@ -102,84 +86,77 @@ class AtSession:
     ) -> Answer:
         """Send a command line (or, after a prompt, the PDU with Ctrl-Z); wait for its answer.
 
-        ``limit`` overrides the session's seconds to wait for the final result.
+        An empty ``command`` with ``data`` sends ESC. ``limit`` overrides the session's
+        seconds to wait for the final result.
         """
-        from gsmgw.at import FinalResult, Prompt
         from gsmgw.errors import LocalProtocolError
 
         if self.closed:
             return Answer(command, ("(port closed)",), ok=False)
-        loop = asyncio.get_running_loop()
-        self._waiter = loop.create_future()
-        self._info = []
+        seconds = limit or self._command_timeout
+        self._running = True
         self.take_lines()  # anything before our command is not its answer
         try:
             if data:
-                raw = self._codec.abort() if not command else self._codec.send_data(command)
+                said = await self.modem.converse_data(command or None, limit=seconds)
             else:
-                raw = self._codec.send(command)
+                said = await self.modem.converse(command, limit=seconds)
         except LocalProtocolError as exc:
-            self._waiter = None
             return Answer(command, (str(exc),), ok=False)
-        await self._port.write(raw)
-        try:
-            async with asyncio.timeout(limit or self._command_timeout):
-                result = await self._waiter
-        except TimeoutError:
-            self._codec.cancel()
-            lines = (*self._answer_lines(command), "(no answer)")
-            return Answer(command, lines, ok=False, timed_out=True)
         finally:
-            self._waiter = None
-        lines, info = self._answer_lines(command), tuple(self._info)
-        if isinstance(result, Prompt):
-            return Answer(command, lines, ok=True, prompt=True, info=info)
-        if isinstance(result, FinalResult):
-            return Answer(command, lines, ok=result.ok, final=result, info=info)
-        return Answer(command, (*lines, "(port closed)"), ok=False)
+            self._running = False
+        lines = tuple(line for line in self.take_lines() if line.strip() != command.strip())
+        if said.timed_out:
+            return Answer(command, (*lines, "(no answer)"), ok=False, timed_out=True)
+        if said.prompt:
+            return Answer(command, lines, ok=True, prompt=True, info=said.lines)
+        if said.final is None:
+            return Answer(command, (*lines, "(port closed)"), ok=False)
+        return Answer(command, lines, ok=said.final.ok, final=said.final, info=said.lines)
 
     async def query(self, command: Command[T]) -> T:
-        """Run a declared command and parse its answer.
+        """Run a declared command and parse its answer (``Modem.execute``).
 
         Raises:
             CommandError: ERROR, +CME ERROR or +CMS ERROR. ModemTimeout: no answer in time.
             ModemUnavailable: the port went away. RemoteProtocolError: an answer we cannot parse.
         """
-        from gsmgw.errors import CommandError, ModemTimeout, ModemUnavailable
-
-        answer = await self.execute(command.text, limit=command.timeout)
-        if answer.prompt and command.data is not None:
-            answer = await self.execute(command.data, data=True, limit=command.timeout)
-        if answer.timed_out:
-            raise ModemTimeout(command.text, command.timeout)
-        if answer.final is None:
-            raise ModemUnavailable(f"{command.text}: the port closed")
-        if not answer.final.ok:
-            final = answer.final
-            raise CommandError(
-                command.text, kind=final.error_kind.value, code=final.code, text=final.text
-            )
-        return command.parse(answer.info)
-
-    def _answer_lines(self, command: str) -> tuple[str, ...]:
-        return tuple(line for line in self.take_lines() if line.strip() != command.strip())
+        self._running = True
+        try:
+            return await self.modem.execute(command)
+        finally:
+            self._running = False
+            self.take_lines()
 
 
 @contextlib.asynccontextmanager
 async def open_session(
-    spec: str, *, command_timeout: float, on_unsolicited: Callable[[str], None] = lambda _: None
+    spec: str,
+    *,
+    command_timeout: float,
+    on_unsolicited: Callable[[str], None] = lambda _: None,
+    trace: Path | None = None,
 ) -> AsyncIterator[AtSession]:
-    """Open a port (device path or ``sim:NAME``) and run a session on it until the exit."""
-    from gsmgw.cli.ports import opened_port
+    """Open a port (device path or ``sim:NAME``) and run a session on it until the exit.
 
-    async with opened_port(spec) as port:
-        session = AtSession(port, command_timeout=command_timeout, on_unsolicited=on_unsolicited)
-        reader = asyncio.create_task(session.read_loop())
+    ``trace`` names a file that gets every byte in and out (see :mod:`gsmgw.modem.trace`).
+    """
+    from gsmgw.cli.ports import opened_modem
+
+    async with opened_modem(spec, trace=trace) as modem:
+        session = AtSession(modem, command_timeout=command_timeout, on_unsolicited=on_unsolicited)
+        # Nobody here wants the driver's typed events: drain them so the queue never fills.
+        drain = asyncio.create_task(_drain(modem))
         try:
             yield session
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            drain.cancel()
+            await asyncio.gather(drain, return_exceptions=True)
+
+
+async def _drain(modem: Modem) -> None:
+    async for _ in modem.events():
+        pass
 
 
 async def wake(session: AtSession, *, limit: float) -> None:

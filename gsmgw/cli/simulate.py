@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
     from gsmgw.sim import PtyModem
 
-PROFILE_NAMES = ("generic", "simcom", "quectel", "huawei")
+PROFILE_NAMES = (
+    *("generic", "simcom", "quectel", "huawei"),
+    *("wavecom", "huawei-e1752", "qualcomm", "nokia-phone", "minimal", "no-cnmi"),
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         metavar="S",
         help="seconds until a requested status report arrives (default 5)",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer from a trace (gsmgw probe --trace, run --trace-dir)",
     )
     parser.add_argument("--pin", help="lock the SIM with this PIN")
     parser.add_argument("--capacity", type=int, default=20, help="SIM storage locations")
@@ -66,7 +74,18 @@ async def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         error(str(exc))
         return 2
-    modem = PtyModem(SimModem(args.profile, knobs=knobs), link=args.link, name="simulate")
+    sim = SimModem(args.profile, knobs=knobs)
+    if args.replay:
+        from pathlib import Path
+
+        from gsmgw.sim.replay import ReplayModem
+
+        try:
+            sim = ReplayModem(Path(args.replay))
+        except (OSError, ValueError) as exc:
+            error(f"cannot replay {args.replay}: {exc}")
+            return 1
+    modem = PtyModem(sim, link=args.link, name="simulate")
     try:
         await modem.start()
     except OSError as exc:

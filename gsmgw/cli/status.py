@@ -55,4 +55,20 @@ def render(status: Mapping[str, Any]) -> str:
             f"{modem.get('sent', 0):>6} {modem.get('failed', 0):>6}  "
             f"{modem.get('last_error') or modem.get('last_send_error') or '-'}"
         )
+        caps = modem.get("capabilities")
+        if isinstance(caps, dict) and caps:
+            lines.append("           " + describe_capabilities(caps))
     return "\n".join(lines)
+
+
+def describe_capabilities(caps: dict[str, object]) -> str:
+    """One line: how the modem receives, gets reports, USSD, and what it lacks."""
+    missing = caps.get("missing") or []
+    lacks = (
+        f"; lacks {', '.join(map(str, missing))}" if isinstance(missing, list) and missing else ""
+    )
+    ussd = "yes" if caps.get("ussd") else "no"
+    return (
+        f"receive {caps.get('receive')}, reports {caps.get('reports')}, ussd {ussd}, "
+        f"storage {caps.get('storage') or '-'}{lacks}"
+    )

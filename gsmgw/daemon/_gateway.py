@@ -44,6 +44,8 @@ class HealthReport:
     #: dBm (TS 27.007 §8.5 +CSQ, converted).
     signal: int | None = None
     identity: Mapping[str, str] = field(default_factory=dict)
+    #: What the modem can do (``Capabilities.to_json``: receive, reports, ussd, storage, missing).
+    capabilities: Mapping[str, object] = field(default_factory=dict)
     error: str | None = None
     changed_at: float = field(default_factory=time.time)
 
@@ -55,6 +57,7 @@ class HealthReport:
             "registration": self.registration,
             "signal": self.signal,
             **dict(self.identity),
+            "capabilities": dict(self.capabilities),
             "last_error": self.error,
         }
 

@@ -25,6 +25,7 @@ from gsmgw.modem.events import (
     ModemEvent,
     ModemState,
     ModemStateChanged,
+    ReceiveMode,
     RegistrationChanged,
     SignalChanged,
     SmsIndicated,
@@ -38,6 +39,10 @@ LOGGER = logging.getLogger(__package__)
 # All of these are in seconds.
 #: How often the SIM is swept with AT+CMGL for what a lost +CMTI left behind.
 SWEEP_INTERVAL = 300.0
+#: The same for a modem without new-message indications (``receive: poll``): its storage is
+#: the only way in, so a message waits at most this long; an old modem on 9600 baud lists it
+#: in well under a second.
+POLL_INTERVAL = 30.0
 #: Pause before a modem task that crashed starts again.
 RESTART_DELAY = 5.0
 #: States after which a modem's first open attempt is over (for sd_notify READY).
@@ -150,7 +155,7 @@ class ModemRunner:
             async with asyncio.TaskGroup() as group:
                 group.create_task(supervisor.run(), name=f"{modem.id} supervisor")
                 group.create_task(inbox.run(), name=f"{modem.id} inbox")
-                group.create_task(self._sweeper(inbox), name=f"{modem.id} sweep")
+                group.create_task(self._sweeper(inbox, supervisor), name=f"{modem.id} sweep")
                 async for event in supervisor.events():
                     await self._on_event(modem.id, supervisor, event)
         finally:
@@ -211,6 +216,7 @@ class ModemRunner:
                 signal=driver.signal.dbm if driver.signal else None,
                 registration=registration.state.name.lower() if registration else None,
                 identity=identity,
+                capabilities=info.capabilities.to_json() if info is not None else {},
                 error=None,
             )
         else:
@@ -228,10 +234,16 @@ class ModemRunner:
         except GsmgwError as exc:
             LOGGER.warning("%s: health not recorded: %s", modem_id, exc)
 
-    async def _sweeper(self, inbox: ModemInbox) -> NoReturn:
-        """Ask the modem's inbox for a sweep now and then (it alone reads and deletes)."""
+    async def _sweeper(self, inbox: ModemInbox, supervisor: Supervisor) -> NoReturn:
+        """Ask the modem's inbox for a sweep now and then (it alone reads and deletes).
+
+        A modem that announces nothing (``receive: poll``) is swept every POLL_INTERVAL.
+        """
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
+            driver = supervisor.modem
+            capabilities = driver.capabilities if driver is not None else None
+            polled = capabilities is not None and capabilities.receive is ReceiveMode.POLL
+            await asyncio.sleep(POLL_INTERVAL if polled else SWEEP_INTERVAL)
             inbox.request_sweep()
 
 

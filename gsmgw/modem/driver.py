@@ -16,6 +16,12 @@ be undone, so a cancelled or timed-out caller aborts with ESC; once the PDU and 
 being written it cannot, so that phase runs in a task of its own that keeps the lock until
 the modem answers or the deadline passes, while the caller's cancellation goes through.
 
+A command declared ``final_optional`` (AT+CPIN?) is complete once its own information line
+has come and no final result followed within ``FINAL_GRACE``: an old Wavecom never sends
+that OK. A raw tap (``add_tap``) sees every byte in and out, for ``gsmgw at`` and traces;
+``converse`` runs free text for ``gsmgw at`` and returns the final result instead of raising,
+stopping at a ``> `` prompt until ``converse_data`` gives the PDU (or ESC).
+
 When the port dies (EOF, EIO, a write error) every waiter fails with ModemUnavailable and
 the event stream ends with ModemClosed; the supervisor reopens. A command that times out
 triggers a short AT probe: a modem that does not answer that either is treated as gone.
@@ -24,7 +30,7 @@ triggers a short AT probe: a modem that does not answer that either is treated a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 import logging
 from typing import Any, TypeVar
@@ -39,15 +45,17 @@ from gsmgw.at.events import (
     MessageDelivered,
     NewMessageIndication,
     Prompt,
+    ResultKind,
     StatusReportDelivered,
     StatusReportIndication,
     Urc,
     UssdReceived,
 )
 from gsmgw.at.values import Registration, SignalQuality, UssdResponse
-from gsmgw.errors import CommandError, ModemTimeout, ModemUnavailable
+from gsmgw.errors import CommandError, LocalProtocolError, ModemTimeout, ModemUnavailable
 from gsmgw.modem import setup, urcs
 from gsmgw.modem.events import (
+    Capabilities,
     ModemClosed,
     ModemEvent,
     ModemInfo,
@@ -66,7 +74,24 @@ ABORT_TIMEOUT = 2.0  # for the OK after ESC
 STALE_PROMPT_SETTLE = 0.2  # for the OK after the ESC of end_stale_prompt, before our first AT
 ESC_LINE = b"\x1b\r"
 PROBE_TIMEOUT = 3.0  # the AT sent after a command timed out
+#: After the information line of a ``final_optional`` command: how long an OK may still take.
+FINAL_GRACE = 0.5
 EVENT_QUEUE_SIZE = 256
+
+#: A raw tap: called with (incoming, data) for every chunk read from or written to the port.
+Tap = Callable[[bool, bytes], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What a modem said to one free-text command (``converse``): nothing raised."""
+
+    command: str
+    lines: tuple[InfoLine, ...]
+    #: None after a prompt, a timeout or a lost port.
+    final: FinalResult | None
+    prompt: bool = False
+    timed_out: bool = False
 
 
 @dataclass(eq=False)
@@ -77,6 +102,8 @@ class _Pending:
     prompt: asyncio.Future[bool]
     done: asyncio.Future[FinalResult]
     lines: list[InfoLine] = field(default_factory=list)
+    final_optional: bool = False
+    grace: asyncio.TimerHandle | None = None
 
 
 class Modem:
@@ -102,6 +129,8 @@ class Modem:
         self._receiver = Receiver(self)
         self._ussd_waiters: list[asyncio.Future[UssdResponse]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._taps: list[Tap] = []
+        self._at_prompt: _Pending | None = None  # converse() left the modem at "> "
         self._error: ModemUnavailable | None = None
         self._closed = asyncio.Event()
         #: Set by initialize(); None before.
@@ -110,6 +139,8 @@ class Modem:
         self.signal: SignalQuality | None = None
         self.operator: str | None = None
         self.storage: str | None = None
+        #: What this modem can do, found by initialize(); None before.
+        self.capabilities: Capabilities | None = None
         #: Counters for the health topic.
         self.dropped_events = 0
         self.garbage = 0
@@ -119,8 +150,12 @@ class Modem:
     # -- life ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the reader task."""
+        """Start the reader task; the driver reads no message on its own (its inbox does)."""
         self._spawn(self._read_loop(), "reader")
+
+    def add_tap(self, tap: Tap) -> None:
+        """Call ``tap(incoming, data)`` with every chunk read or written, as it is."""
+        self._taps.append(tap)
 
     async def close(self) -> None:
         """Fail pending commands, stop the tasks and close the port."""
@@ -180,7 +215,12 @@ class Modem:
         # Waiting for the lock is bounded by the commands before us, each by its timeout.
         await self._lock.acquire()
         deadline = loop.time() + command.timeout
-        pending = _Pending(command.text, loop.create_future(), loop.create_future())
+        pending = _Pending(
+            command.text,
+            loop.create_future(),
+            loop.create_future(),
+            final_optional=command.final_optional,
+        )
         handed_off = False
         try:
             self._check_open()
@@ -265,7 +305,65 @@ class Modem:
             await self._write(ESC_LINE)
             await asyncio.sleep(STALE_PROMPT_SETTLE)
 
+    async def converse(self, text: str, *, limit: float) -> Conversation:
+        """Run one free-text command line and return what the modem said; never raises on ERROR.
+
+        At a ``> `` prompt (AT+CMGS=<n>) the modem stays held, its lock taken, until
+        :meth:`converse_data` answers the prompt.
+
+        Raises:
+            LocalProtocolError: not one command line, or the modem still waits for a PDU.
+        """
+        if self._at_prompt is not None:
+            raise LocalProtocolError("the modem waits for the PDU after its prompt")
+        loop = asyncio.get_running_loop()
+        await self._lock.acquire()
+        pending = _Pending(text, loop.create_future(), loop.create_future())
+        held = False
+        try:
+            if self._error is not None:
+                return Conversation(text, (), None)
+            raw = self._codec.send(text)
+            self._pending = pending
+            await self._write(raw)
+            async with asyncio.timeout(limit):
+                await asyncio.wait((pending.prompt, pending.done), return_when="FIRST_COMPLETED")
+            if _result(pending.prompt) is True:
+                self._at_prompt, held = pending, True
+                return Conversation(text, tuple(pending.lines), None, prompt=True)
+            return Conversation(text, tuple(pending.lines), _result(pending.done))
+        except TimeoutError:
+            await asyncio.shield(self._abort(pending))
+            return Conversation(text, tuple(pending.lines), None, timed_out=True)
+        except ModemUnavailable:
+            return Conversation(text, tuple(pending.lines), None)
+        finally:
+            if not held:
+                self._release(pending)
+
+    async def converse_data(self, data: str | None, *, limit: float) -> Conversation:
+        """Answer the prompt :meth:`converse` stopped at: the PDU and Ctrl-Z, or ESC for None."""
+        pending, self._at_prompt = self._at_prompt, None
+        if pending is None:
+            raise LocalProtocolError("no prompt to answer")
+        command = data or ""
+        try:
+            if self._error is not None:
+                return Conversation(command, (), None)
+            await self._write(self._codec.send_data(data) if data else self._codec.abort())
+            async with asyncio.timeout(limit):
+                await asyncio.wait((pending.done,))
+            return Conversation(command, tuple(pending.lines), _result(pending.done))
+        except TimeoutError:
+            return Conversation(command, tuple(pending.lines), None, timed_out=True)
+        except ModemUnavailable:
+            return Conversation(command, tuple(pending.lines), None)
+        finally:
+            self._release(pending)
+
     def _release(self, pending: _Pending) -> None:
+        if pending.grace is not None:
+            pending.grace.cancel()
         if self._pending is pending:
             self._pending = None
             if self._codec.state is not CodecState.IDLE:
@@ -290,6 +388,8 @@ class Modem:
 
     async def _write(self, data: bytes) -> None:
         LOGGER.debug("%s -> %r", self.name, data)
+        for tap in self._taps:
+            tap(False, data)
         try:
             await self._port.write(data)
         except ModemUnavailable as exc:
@@ -397,6 +497,8 @@ class Modem:
                 self._fail(ModemUnavailable(f"{self._port.name}: end of stream (unplugged?)"))
                 return
             LOGGER.debug("%s <- %r", self.name, data)
+            for tap in self._taps:
+                tap(True, data)
             self._codec.receive_data(data)
             while (event := self._codec.next_event()) is not NEED_DATA:
                 self._event_received(event)
@@ -410,6 +512,9 @@ class Modem:
             LOGGER.debug("%s: ignored %r", self.name, event)
         elif isinstance(event, InfoLine):
             pending.lines.append(event)
+            if pending.final_optional and pending.grace is None:
+                loop = asyncio.get_running_loop()
+                pending.grace = loop.call_later(FINAL_GRACE, self._final_missing, pending)
         elif isinstance(event, Prompt) and not pending.prompt.done():
             pending.prompt.set_result(True)
         elif isinstance(event, FinalResult):
@@ -420,6 +525,15 @@ class Modem:
         else:
             self.garbage += 1
             LOGGER.debug("%s: garbage %r", self.name, event)
+
+    def _final_missing(self, pending: _Pending) -> None:
+        """Take a final_optional command as OK: its line came, no final result after it."""
+        if self._pending is pending and not pending.done.done():
+            LOGGER.debug(
+                "%s: %s: no final result after its answer, taken as OK", self.name, pending.command
+            )
+            self._codec.cancel()  # a very late OK is then a stray line, not the next answer's
+            pending.done.set_result(FinalResult(ResultKind.OK))
 
     def _urc_received(self, urc: Urc) -> None:
         if isinstance(urc, UssdReceived):
@@ -486,3 +600,10 @@ class Modem:
         self._events.put_nowait(ModemClosed(self.name, str(error)))
         self._events.put_nowait(None)
         self._closed.set()
+
+
+def _result(future: asyncio.Future[T]) -> T | None:
+    """Return a settled future's result, or None if it is pending, cancelled or failed."""
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return None
+    return future.result()

@@ -132,6 +132,47 @@ class StoredMessage:
     storage: str | None = None
 
 
+class ReceiveMode(StrEnum):
+    """How a modem hands over received SMS (its health's ``capabilities.receive``)."""
+
+    CMTI = "cmti"  # stored, announced by +CMTI, read with AT+CMGR
+    CMT = "cmt"  # delivered with the URC (+CMT), never stored: no storage, or no +CMTI
+    POLL = "poll"  # stored, no usable indication: the driver lists unread ones periodically
+    NONE = "none"  # neither: this modem only sends
+
+
+class ReportMode(StrEnum):
+    """How status reports arrive (``capabilities.reports``)."""
+
+    CDS = "cds"  # with the URC
+    CDSI = "cdsi"  # stored, announced by +CDSI
+    NONE = "none"  # not routed to us: messages stay "sent", never "delivered"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a modem turned out to be able to do at start-up, and which optional steps failed."""
+
+    receive: ReceiveMode = ReceiveMode.NONE
+    reports: ReportMode = ReportMode.NONE
+    #: AT+CUSD=? was accepted: USSD requests can be tried.
+    ussd: bool = False
+    #: The message storage chosen with AT+CPMS, or None when none could be set.
+    storage: str | None = None
+    #: Names of the optional set-up steps that failed or timed out ("revision", "charset"...).
+    missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``capabilities`` object of ``gsmgw probe``, ``status`` and the health."""
+        return {
+            "receive": str(self.receive),
+            "reports": str(self.reports),
+            "ussd": self.ussd,
+            "storage": self.storage,
+            "missing": list(self.missing),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ModemInfo:
     """What a modem says about itself and its SIM after initialization."""
@@ -144,3 +185,4 @@ class ModemInfo:
     iccid: str | None
     profile: str
     storage: str | None = None
+    capabilities: Capabilities = Capabilities()

@@ -39,6 +39,7 @@ from gsmgw.modem.events import (
 from gsmgw.modem.port import open_port
 from gsmgw.modem.profiles import GENERIC, Profile
 from gsmgw.modem.setup import WrongPin, refresh
+from gsmgw.modem.trace import trace_for
 
 LOGGER = logging.getLogger(__name__)
 
@@ -150,6 +151,9 @@ class Supervisor:
             await self._set_state(ModemState.FAILED, str(exc))
             return self.timing.backoff(tries)
         modem = Modem(port, name=self.name, profile=self._profile)
+        tracer = trace_for(self.name, self.spec)
+        if tracer is not None:
+            modem.add_tap(tracer.write)
         try:
             await modem.start()
             await self._set_state(ModemState.INITIALIZING)
@@ -169,6 +173,8 @@ class Supervisor:
         finally:
             self.modem = None
             await asyncio.shield(modem.close())
+            if tracer is not None:
+                tracer.close()
         await self._set_state(state, error)  # announced once the port is closed
         return delay
 

@@ -42,8 +42,9 @@ def _answer(command: Command, *lines: str) -> list[str]:
 
 @COMMANDS.reply_to("E")
 def on_echo(modem: SimModem, command: Command) -> None:
-    """ATE0 / ATE1: echo off or on (V.250 §6.2.4)."""
-    modem.settings.echo = command.raw_args not in ("", "0")
+    """ATE0 / ATE1: echo off or on (V.250 §6.2.4); some modems accept ATE0 and echo on."""
+    if not modem.profile.echo_fixed:
+        modem.settings.echo = command.raw_args not in ("", "0")
 
 
 @COMMANDS.reply_to("V", "Q", "&C", "&D", "&K", "X", "S", "L", "M")
@@ -162,8 +163,11 @@ def on_cscs(modem: SimModem, command: Command) -> None:
 def on_cpin(modem: SimModem, command: Command) -> Pending | None:
     """SIM PIN (TS 27.007 §8.3): three wrong PINs lock the SIM until the PUK."""
     if command.syntax is Syntax.READ:
+        if modem.sim_busy > 0:
+            modem.sim_busy -= 1
+            raise CommandFailed(ErrorKind.CME, 14)  # SIM busy, still starting
         modem.reply(f"+CPIN: {modem.pin_state.value}")
-        return None
+        return None if modem.profile.cpin_final else modem.answer_without_final()
     if command.syntax is not Syntax.SET or not command.args:
         raise CommandFailed(ErrorKind.CME, 50) if command.syntax is Syntax.SET else CommandFailed()
     args = command.args

@@ -83,6 +83,7 @@ class SimModem:
         self.pin_state = PinState.READY
         self.smsc = self.identity.smsc
         self.pin_tries = 3
+        self.sim_busy = self.profile.sim_busy
         self.fail_sends: list[int] = []
         self.hang_after_sends = 0
         self.network_queue: list[bytes] = []
@@ -192,7 +193,7 @@ class SimModem:
         self._after = []
         for command in commands:
             handler = COMMANDS.lookup(command.name, self.profile.vendor_commands)
-            if handler is None:
+            if handler is None or command.name in self.profile.refused:
                 self._fail(CommandFailed())
                 return
             try:
@@ -223,15 +224,26 @@ class SimModem:
             self._fail(failed)
             return
         if self._info:
+            urc = self.profile.answer_urc
+            if urc is not None:  # Huawei: ^RSSI between the lines of an answer
+                self._info.insert(1, urc)
             self._write_lines(self._info)
             self._info = []
         self._final("OK")
+
+    def answer_without_final(self) -> Pending:
+        """Send the information lines and no final result (old Wavecom's AT+CPIN?)."""
+        self._write_lines(self._info)
+        self._info, self._after = [], []
+        return Pending.LATER
 
     def prompt(self, on_pdu: Callable[[str], None]) -> Pending:
         """Send the ``> `` prompt; ``on_pdu`` gets the hex text typed before Ctrl-Z."""
         self._mode = _Mode.PROMPT
         self._on_pdu = on_pdu
         self._pdu.clear()
+        if self.profile.answer_urc is not None:
+            self.urc(self.profile.answer_urc)  # a URC just before the prompt
         self._write(b"\r\n> ")  # TS 27.005 §3.5.1: <CR><LF><greater_than><space>
         return Pending.LATER
 
@@ -276,7 +288,7 @@ class SimModem:
         self._info = []
         self._after = []
         if failed.kind is ErrorKind.ERROR or self.settings.cmee == 0:
-            self._final("ERROR")
+            self._final(self.profile.error_word)
         elif self.settings.cmee == 1:
             self._final(f"{failed.kind.value}: {failed.code}")
         else:

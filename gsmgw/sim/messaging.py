@@ -77,11 +77,12 @@ def on_csca(modem: SimModem, command: Command) -> None:
 @COMMANDS.reply_to("+CPMS")
 def on_cpms(modem: SimModem, command: Command) -> None:
     """Preferred storages <mem1>,<mem2>,<mem3> (TS 27.005 §3.2.2)."""
+    profile = modem.profile
     if command.syntax is Syntax.TEST:
-        choice = "(" + ",".join(f'"{m}"' for m in _MEMORIES) + ")"
-        modem.reply(f"+CPMS: {choice},{choice},{choice}")
+        modem.reply(f"+CPMS: {profile.cpms_test}")
         return
     require_sim(modem, sms=True)
+    _require_storage(modem)
     if command.syntax is Syntax.READ:
         fields = []
         for which in range(3):
@@ -92,11 +93,22 @@ def on_cpms(modem: SimModem, command: Command) -> None:
     if command.syntax is not Syntax.SET:
         raise CommandFailed()
     chosen = [arg.upper() for arg in command.args]
-    if not 1 <= len(chosen) <= 3 or any(m not in _MEMORIES for m in chosen):
-        raise _cms(302)
+    most = 2 if profile.cpms_phase1 else 3
+    if not 1 <= len(chosen) <= most or any(m not in _MEMORIES for m in chosen):
+        raise CommandFailed() if profile.cpms_phase1 else _cms(302)
     modem.settings.memories[: len(chosen)] = chosen
-    counts = [f"{len(modem.storage(w))},{modem.storage(w).capacity}" for w in range(3)]
+    counts = [f"{len(modem.storage(w))},{modem.storage(w).capacity}" for w in range(most)]
     modem.reply("+CPMS: " + ",".join(counts))
+
+
+def _require_storage(modem: SimModem) -> None:
+    """Refuse every storage command on a phone without SMS storage (Nokia N79)."""
+    if modem.profile.cpms_test == "(),(),()":
+        raise CommandFailed()
+
+
+def _header(modem: SimModem, stat: int, length: int) -> str:
+    return modem.profile.stored_header.format(stat=stat, length=length)
 
 
 @COMMANDS.reply_to("+CNMI")
@@ -230,13 +242,15 @@ def on_cmgl(modem: SimModem, command: Command) -> None:
         modem.reply("+CMGL: (0-4)")
         return
     require_sim(modem, sms=True)
+    _require_storage(modem)
     stat = command.int_arg(0, MessageStat.REC_UNREAD) if command.raw_args else 0
     if not 0 <= stat <= STAT_ALL:
         raise _cms(304)
     storage = modem.storage(0)
     for index, entry in storage.items(stat):
         modem.reply(
-            f"+CMGL: {index},{entry.stat.value},,{entry.tpdu_length}", entry.pdu.hex().upper()
+            f"+CMGL: {index},{_header(modem, entry.stat.value, entry.tpdu_length)}",
+            entry.pdu.hex().upper(),
         )
         storage.mark_read(index)
 
@@ -247,13 +261,15 @@ def on_cmgr(modem: SimModem, command: Command) -> None:
     if command.syntax is Syntax.TEST:
         return
     require_sim(modem, sms=True)
+    _require_storage(modem)
     index = command.int_arg(0)
     storage = modem.storage(0)
     if not storage.valid(index):
         raise _cms(321)
     entry = storage.get(index)
     if entry is not None:
-        modem.reply(f"+CMGR: {entry.stat.value},,{entry.tpdu_length}", entry.pdu.hex().upper())
+        header = _header(modem, entry.stat.value, entry.tpdu_length)
+        modem.reply(f"+CMGR: {header}", entry.pdu.hex().upper())
         storage.mark_read(index)
 
 
@@ -266,6 +282,7 @@ def on_cmgd(modem: SimModem, command: Command) -> None:
         modem.reply(f"+CMGD: ({storage.first_index}-{last}),(0-4)")
         return
     require_sim(modem, sms=True)
+    _require_storage(modem)
     flag = command.int_arg(1, 0)
     if not 0 <= flag <= 4:
         raise _cms(304)

@@ -46,6 +46,24 @@ class Profile:
     signal_urc: str | None = None
     #: ``+CNMI=?`` answer: what this modem allows for <mode>,<mt>,<bm>,<ds>,<bfr>.
     cnmi_ranges: str = "(0-2),(0-3),(0,2),(0-2),(0,1)"
+    #: Commands (names as "+CGMR", "E") this modem refuses with its error word.
+    refused: frozenset[str] = frozenset()
+    #: What it says for an unknown or refused command ("COMMAND NOT SUPPORT": Huawei E1752).
+    error_word: str = "ERROR"
+    #: False: AT+CPIN? answers "+CPIN: READY" and never OK (old Wavecom).
+    cpin_final: bool = True
+    #: AT+CPIN? answers +CME ERROR: 14 (SIM busy) this many times after power-up.
+    sim_busy: int = 0
+    #: ATE0 is accepted but echo stays on.
+    echo_fixed: bool = False
+    #: The AT+CPMS=? answer; "" for none at all (no storage: every storage command errs).
+    cpms_test: str = '("SM","ME"),("SM","ME"),("SM","ME")'
+    #: Phase 1 AT+CPMS: two memories only, a third is refused (old Wavecom).
+    cpms_phase1: bool = False
+    #: The fields of a +CMGL/+CMGR header after the index ({stat}, {length} filled in).
+    stored_header: str = "{stat},,{length}"
+    #: A URC this modem slips between the lines of an answer and before the ``> `` prompt.
+    answer_urc: str | None = None
 
 
 GENERIC = Profile(
@@ -100,7 +118,100 @@ HUAWEI = Profile(
     cnmi_ranges="(0-2),(0-3),(0,2),(0-2),(0,1)",
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (GENERIC, SIMCOM, QUECTEL, HUAWEI)}
+# -- regression personalities, from public recordings of real modems ----------------------
+# Facts from python-gsmmodem's test/fakemodems.py and issue tracker; no code of theirs.
+
+# Wavecom Multiband 900E 1800 (fakemodems.py WavecomMultiband900E1800; issue 19): identity
+# with leading and doubled spaces, AT+CGMR refused, AT+CPIN? without OK, AT+CPMS=? in the
+# nested Phase 1 form whose three-memory AT+CPMS is refused, +WIND status codes.
+WAVECOM = Profile(
+    name="wavecom",
+    manufacturer=" WAVECOM MODEM",
+    model=" MULTIBAND  900E  1800",
+    revision="",
+    boot_lines=("+WIND: 3", "+WIND: 4"),
+    refused=frozenset({"+CGMR", "+CVHU", "+CLAC"}),
+    cpin_final=False,
+    cpms_test='(("SM","BM","SR"),("SM"))',
+    cpms_phase1=True,
+    cnmi_ranges="(0-3),(0-3),(0-2),(0-2),(0-1)",
+)
+
+# Huawei E1752 3G stick (fakemodems.py HuaweiE1752): "COMMAND NOT SUPPORT" for what it does
+# not know, storages ME/MT/SM/SR; ^RSSI/^BOOT flow on the AT port, also inside answers.
+HUAWEI_3G = Profile(
+    name="huawei-e1752",
+    manufacturer="huawei",
+    model="E1752",
+    revision="11.126.13.00.00",
+    boot_lines=("^BOOT:12345678,0,0,0,75", "^RSSI: 17"),
+    vendor_commands=frozenset({"^ICCID", "^HWVER", "^CURC"}),
+    ussd_style=UssdStyle.UCS2_HEX,
+    signal_urc="^RSSI: {rssi}",
+    error_word="COMMAND NOT SUPPORT",
+    refused=frozenset({"+WIND", "+ZPAS", "+CEREG"}),
+    cpms_test='("ME","MT","SM","SR"),("ME","MT","SM","SR"),("ME","MT","SM","SR")',
+    answer_urc="^RSSI: 17",
+)
+
+# Qualcomm M6280 / ZTE K3565-Z dongles (fakemodems.py QualcommM6280, ZteK3565Z; issue 10):
+# "QUALCOMM INCORPORATED", the SIM busy (+CME ERROR: 14) for a while after power-up (recorded
+# on AT+CSCA?, modelled on AT+CPIN?, which start-up polls); +CMGL/+CMGR headers without
+# <alpha> or <length> are our addition, to exercise the lenient header parser.
+QUALCOMM = Profile(
+    name="qualcomm",
+    manufacturer="QUALCOMM INCORPORATED",
+    model="M6280",
+    revision="M6280_V1.0.0 M6280_V1.0.0 1 [Sep 4 2008 12:00:00]",
+    refused=frozenset({"+CLAC", "+WIND", "+CEREG"}),
+    sim_busy=2,
+    cpms_test='("ME","MT","SM","SR"),("ME","MT","SM","SR"),("ME","MT","SM","SR")',
+    stored_header="{stat},,",
+)
+
+# Nokia N79/N95 phones over USB (fakemodems.py NokiaN79; python-gsmmodem issue 15): SMS
+# sending only. AT+CNMI refused, AT+CPMS=? "(),(),()" and every storage command refused.
+PHONE = Profile(
+    name="nokia-phone",
+    manufacturer="Nokia",
+    model="Nokia N79",
+    revision="V ICPR72_08w44.1",
+    refused=frozenset({"+CNMI", "+CLAC", "+WIND", "+ZPAS", "+CEREG", "+CUSD", "+CCID"}),
+    cpms_test="(),(),()",
+)
+
+# No real modem: every optional set-up step fails (identity, errors, charset, storage,
+# indications, registration codes, operator, USSD, ICCID) and echo stays on. Sending must
+# still work: the tests' proof that start-up degrades instead of failing.
+MINIMAL = Profile(
+    name="minimal",
+    manufacturer="",
+    model="",
+    revision="",
+    vendor_commands=frozenset(),
+    refused=frozenset(
+        {
+            *("+CMEE", "+CGMI", "+CGMM", "+CGMR", "+CGSN", "+CIMI", "+CSCS", "+CPMS"),
+            *("+CSMS", "+CNMI", "+CREG", "+CGREG", "+CEREG", "+COPS", "+CUSD", "+CSQ"),
+        }
+    ),
+    echo_fixed=True,
+)
+
+# No real modem either: storage, but AT+CNMI refused, so messages are found by polling.
+NO_CNMI = Profile(
+    name="no-cnmi",
+    manufacturer="gsmgw",
+    model="Simulated modem without +CNMI",
+    revision="gsmgw-sim 1.0",
+    refused=frozenset({"+CNMI"}),
+)
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (GENERIC, SIMCOM, QUECTEL, HUAWEI, WAVECOM, HUAWEI_3G, QUALCOMM, PHONE, MINIMAL)
+}
+PROFILES[NO_CNMI.name] = NO_CNMI
 
 
 def get_profile(name: str) -> Profile:

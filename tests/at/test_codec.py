@@ -265,3 +265,34 @@ def test_broken_urcs_become_garbage(lines: list[bytes]) -> None:
     codec.receive_data(b"\r\n".join(lines) + b"\r\n")
     codec.receive_data(b"")
     drain(codec)
+
+
+@pytest.mark.parametrize(
+    "word", ["COMMAND NOT SUPPORT", "COMMAND NOT SUPPORTED", "TOO MANY PARAMETERS"]
+)
+def test_vendor_error_words_end_a_command(word: str) -> None:
+    from gsmgw.at.codec import AtCodec
+    from gsmgw.at.events import FinalResult, ResultKind
+
+    codec = AtCodec()
+    codec.send("AT+WIND?")
+    codec.receive_data(f"\r\n{word}\r\n".encode())
+    assert codec.next_event() == FinalResult(ResultKind.ERROR)
+
+
+def test_urcs_inside_an_answer_and_before_the_prompt() -> None:
+    from gsmgw.at.codec import AtCodec
+    from gsmgw.at.events import FinalResult, InfoLine, Prompt, ResultKind, SignalChanged
+
+    codec = AtCodec()
+    codec.send("AT+CGMR")
+    codec.receive_data(b"\r\n11.126\r\n^RSSI: 17\r\nrest\r\nOK\r\n")
+    events = [codec.next_event() for _ in range(4)]
+    assert events[0] == InfoLine("11.126")
+    assert events[2] == InfoLine("rest")
+    assert isinstance(events[1], SignalChanged)
+    assert events[3] == FinalResult(ResultKind.OK)
+    codec.send("AT+CMGS=18")
+    codec.receive_data(b"AT+CMGS=18\r\r\n^RSSI: 17\r\n\r\n> ")
+    assert isinstance(codec.next_event(), SignalChanged)
+    assert codec.next_event() == Prompt()

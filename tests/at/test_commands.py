@@ -140,3 +140,53 @@ def test_error_tables() -> None:
     assert not is_temporary("CMS", 21)
     assert all(e.kind is ErrorKind.CME for e in CME_ERRORS.values())
     assert all(e.kind is ErrorKind.CMS for e in CMS_ERRORS.values())
+
+
+# -- answers that bend the rules (issue 15) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "groups", "phase1", "listed"),
+    [
+        # Three lists (TS 27.005 §3.2.2; Huawei K3715, Qualcomm M6280 in python-gsmmodem).
+        (
+            '+CPMS: ("ME","MT","SM","SR"),("ME","MT","SM","SR"),("ME","MT","SM","SR")',
+            3,
+            False,
+            True,
+        ),
+        # Phase 1, nested: old Wavecom (python-gsmmodem test/fakemodems.py).
+        ('+CPMS: (("SM","BM","SR"),("SM"))', 2, True, True),
+        # Phase 1, flat.
+        ('+CPMS: ("SM","ME"),("SM","ME")', 2, True, True),
+        # Empty lists: Nokia N79 (no storage) and Samsung J700 (SM and ME).
+        ("+CPMS: (),(),()", 3, False, False),
+    ],
+)
+def test_cpms_support_shapes(answer: str, groups: int, phase1: bool, listed: bool) -> None:
+    support = at.parse_cpms_support([InfoLine(answer)])
+    assert (support.phase1, support.listed) == (phase1, listed)
+    assert "SM" in support.read
+
+
+def test_cpms_phase1_command_has_two_memories() -> None:
+    assert at.cpms("SM", "SM", None).text == 'AT+CPMS="SM","SM"'
+    assert at.parse_cpms([InfoLine("+CPMS: 14,50,14,50")])[0].used == 14
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["+CMGL: 3,,,23", "+CMGL: 3,0,,", "+CMGL: 3,0", '+CMGL: 3,"REC UNREAD",,23', "+CMGL: 3"],
+)
+def test_cmgl_headers_with_missing_fields(header: str) -> None:
+    (entry,) = at.parse_cmgl([InfoLine(header, "0791")])
+    assert (entry.index, entry.stat, entry.pdu) == (3, 0, "0791")
+
+
+def test_identity_spaces() -> None:
+    assert at.parse_text([InfoLine(" MULTIBAND  900E  1800")]) == "MULTIBAND 900E 1800"
+
+
+def test_cpin_may_end_without_final_result() -> None:
+    assert at.CPIN_QUERY.final_optional
+    assert not at.CGMI.final_optional

@@ -230,10 +230,10 @@ def test_csca_empty_fails(feed_codec: Feed) -> None:
 @pytest.mark.parametrize(
     ("tid", "model"),
     [
-        ("gammu-at-model-01", "MULTIBAND  900E  1800"),
+        ("gammu-at-model-01", "MULTIBAND 900E 1800"),
         ("gammu-at-model-02", "Nokia 5210"),
         ("gammu-at-model-03", "AAB-1022041-BV"),
-        ("gammu-at-model-06", "MULTIBAND  900E  1800"),
+        ("gammu-at-model-06", "MULTIBAND 900E 1800"),
         ("gammu-at-model-05", "Manufacturer: I: SAMSUNG ELECTRONICS CO., LTD."),
     ],
 )

@@ -142,6 +142,7 @@ def test_probe_json_has_every_field(capsys: pytest.CaptureFixture[str]) -> None:
         "operator": "gsmgw sim",
         "registration": "home",
         "signal": -73,
+        "capabilities": {"receive": "cmti", "reports": "cds", "ussd": True, "storage": "SM"},
     }
     assert len(facts["imei"]) == 15
     assert facts["iccid"].startswith("89")  # Huawei's swapped ^ICCID digits put right
@@ -182,3 +183,42 @@ async def test_scan_says_what_each_port_is(
     assert found[modem.path]["manufacturer"] == "SIMCOM_Ltd"
     assert found[quiet.path]["status"] == "no answer"
     assert found[missing]["status"] == "missing"
+
+
+def test_interactive_prompt_takes_the_typed_pdu(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdu = "0001000C9194711032547600000548656C6C6F"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"ATE0\nAT+CMGS=18\n{pdu}\nAT\n"))
+    assert main(["at", "sim:at5"]) == 0
+    out = capsys.readouterr().out
+    assert "> " in out
+    assert out.endswith("+CMGS: 0\nOK\nOK\n")
+
+
+async def test_probe_trace_replays_as_the_same_modem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gsmgw.modem.trace import read_trace
+    from gsmgw.sim import PtyModem
+    from gsmgw.sim.replay import ReplayModem
+
+    trace = tmp_path / "wavecom.trace"
+    spec = "sim:trace1?profile=wavecom"
+    assert await run_cli("probe", "--json", "--timeout", "1", "--trace", str(trace), spec) == 0
+    recorded = json.loads(capsys.readouterr().out)
+    header = json.loads(trace.read_text().splitlines()[0])
+    assert header["gsmgw_trace"] == 1
+    assert header["port"] == spec
+    chunks = read_trace(trace)
+    assert any(c.from_host and c.data == b"AT+CPIN?\r" for c in chunks)
+    assert any(not c.from_host and b"+CPIN: READY" in c.data for c in chunks)
+
+    replayed = PtyModem(ReplayModem(trace), name="replay")
+    await replayed.start()
+    try:
+        assert await run_cli("probe", "--json", "--timeout", "1", replayed.path) == 0
+    finally:
+        await replayed.stop()
+    again = json.loads(capsys.readouterr().out)
+    assert {**again, "port": spec} == recorded

@@ -112,3 +112,32 @@ def test_simulate_refuses_bad_knobs() -> None:
     result = _simulate_once("--capacity", "0")
     assert result.returncode == 2
     assert b"capacity >= 1" in result.stderr
+
+
+def test_simulate_replays_a_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "t.trace"
+    trace.write_text(
+        '{"gsmgw_trace": 1, "port": "/dev/ttyUSB9", "started": "2026-12-06T00:00:00+00:00"}\n'
+        '{"t": 0.0, "host": "AT+CGMI\\r"}\n'
+        '{"t": 0.01, "modem": "\\r\\n WAVECOM MODEM\\r\\n"}\n'
+        '{"t": 0.02, "modem": "OK\\r\\n"}\n',
+        encoding="utf-8",
+    )
+    with _simulating("--replay", str(trace), stop=signal.SIGTERM, stdin=subprocess.DEVNULL) as p:
+        host = os.open(_line(p), os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(host)
+            os.write(host, b"at+cgmi\r")
+            assert _read_until(host, b"OK\r\n") == b"\r\n WAVECOM MODEM\r\nOK\r\n"
+            os.write(host, b"AT+NOPE\r")
+            assert _read_until(host, b"ERROR\r\n") == b"\r\nERROR\r\n"
+        finally:
+            os.close(host)
+
+
+def test_simulate_refuses_a_file_that_is_no_trace(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.trace"
+    bad.write_text("not json\n", encoding="utf-8")
+    result = _simulate_once("--replay", str(bad))
+    assert result.returncode == 1
+    assert b"cannot replay" in result.stderr
