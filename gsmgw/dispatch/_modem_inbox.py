@@ -25,6 +25,11 @@ LOGGER = logging.getLogger(__package__)
 
 #: Items waiting before new ones are dropped (and a sweep requested instead).
 WORK_QUEUE_SIZE = 1024
+# All of these are in seconds.
+#: After the store refused what the SIM keeps (a full disk), sweep again this soon, doubling up
+#: to STORE_RETRY_MAX_DELAY while it keeps refusing: the SMS is stored soon after space returns.
+STORE_RETRY_DELAY = 2.0
+STORE_RETRY_MAX_DELAY = 60.0
 
 #: What the consumer takes from the modem's event stream.
 ReceivedWork = IncomingSms | StatusReportReceived | SmsIndicated
@@ -49,6 +54,8 @@ class ModemInbox:
         self._sweep_wanted = False
         self._wake = asyncio.Event()
         self._busy = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._retry_delay = STORE_RETRY_DELAY
         #: Work dropped because the queue was full (a sweep was requested for it).
         self.dropped = 0
         #: Sweeps done.
@@ -78,19 +85,37 @@ class ModemInbox:
 
     async def run(self) -> NoReturn:
         """Handle queued work until cancelled; no error of one item stops it."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._busy = True
-            try:
-                while self._queue or self._sweep_wanted:
-                    if self._queue:
-                        await self.step(self._queue.popleft())
-                    else:
-                        self._sweep_wanted = False
-                        await self.sweep()
-            finally:
-                self._busy = False
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._busy = True
+                try:
+                    while self._queue or self._sweep_wanted:
+                        if self._queue:
+                            await self.step(self._queue.popleft())
+                        else:
+                            self._sweep_wanted = False
+                            await self.sweep()
+                finally:
+                    self._busy = False
+        finally:
+            if self._retry is not None:
+                self._retry.cancel()
+
+    def _sweep_later(self) -> None:
+        """Sweep again soon: the store refused what the SIM keeps (back off while it does)."""
+        if self._retry is not None:
+            return
+        delay, self._retry_delay = (
+            self._retry_delay,
+            min(self._retry_delay * 2, STORE_RETRY_MAX_DELAY),
+        )
+        self._retry = asyncio.get_running_loop().call_later(delay, self._retry_due)
+
+    def _retry_due(self) -> None:
+        self._retry = None
+        self.request_sweep()
 
     async def step(self, work: ReceivedWork) -> None:
         """Handle one item: store it, then delete or acknowledge it; log what fails."""
@@ -100,6 +125,7 @@ class ModemInbox:
         except StoreError as exc:
             if isinstance(work, SmsIndicated) or work.index is not None:
                 LOGGER.warning("%s: %s; kept on the SIM for the next sweep", modem_id, exc)
+                self._sweep_later()
             else:
                 # Refused (AT+CNMA=2) where the modem acknowledges; else the PDU exists only here.
                 LOGGER.error("%s: %s; PDU not stored: %s", modem_id, exc, work.pdu.hex().upper())
@@ -115,9 +141,15 @@ class ModemInbox:
             return 0  # the modem is away; READY requests another
         self.sweeps += 1
         try:
-            return await self._inbound.sweep(self._modem_id, link)
+            handled = await self._inbound.sweep(self._modem_id, link)
+        except StoreError as exc:
+            LOGGER.warning("%s: sweep stopped, the store refused: %s", self._modem_id, exc)
+            self._sweep_later()
         except GsmgwError as exc:
             LOGGER.warning("%s: sweep failed (the next one retries): %s", self._modem_id, exc)
         except Exception:  # a task boundary, as in step()
             LOGGER.exception("%s: sweep failed", self._modem_id)
+        else:
+            self._retry_delay = STORE_RETRY_DELAY
+            return handled
         return 0

@@ -299,14 +299,6 @@ async def test_disk_full_with_mqtt_on_refuses_requests_and_catches_up(
         await stop_daemon(daemon)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="missing in the receive path (gsmgw/daemon/_modems.py, gsmgw/dispatch/_inbound.py, "
-    "Gateway.set_health): a StoreError from set_health escapes _on_event and restarts the modem "
-    "task in a loop while the disk is full (only that restart's sweep stores the SMS soon); "
-    "without it an SMS the store refused is tried again only at the next SIM sweep "
-    "(SWEEP_INTERVAL, 300 s), not soon after the store writes again",
-)
 @pytest.mark.timeout(60)
 async def test_disk_full_with_mqtt_on_sms_is_stored_and_published_once_space_returns(
     tmp_path: Path,
