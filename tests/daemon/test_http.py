@@ -451,3 +451,43 @@ async def test_an_address_in_use_stops_the_daemon_with_a_config_error(
         await asyncio.wait_for(daemon.run(), 10)
     assert caught.group_contains(ConfigError, match="http.listen")
     assert isinstance(api.running.daemon.http, HttpApi)
+
+
+# --- OpenAPI -------------------------------------------------------------------------------------
+
+
+async def test_openapi_document_is_valid_and_lists_exactly_the_routes(api: Api) -> None:
+    from openapi_spec_validator import validate
+
+    status, document = await api.call("GET", "/v1/openapi.json")
+    assert status == 200
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    http = api.running.daemon.http
+    assert http is not None
+    served = {
+        (route.method, route.resource.canonical)
+        for route in http.app.router.routes()
+        if route.resource is not None
+    }
+    assert documented == served
+    # Every operation names its responses, and every $ref resolves.
+    schemas = document["components"]["schemas"]
+    for reference in _refs(document):
+        assert reference.removeprefix("#/components/schemas/") in schemas
+    assert (await api.call("GET", "/v1/openapi.json", token=None))[0] == 401
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []

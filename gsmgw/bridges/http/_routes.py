@@ -15,6 +15,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from gsmgw.bridges.http._errors import ApiError, json_response
+from gsmgw.bridges.http._openapi import openapi
 from gsmgw.bridges.requests import MAX_PAYLOAD, error_object, parse_json, parse_ussd
 from gsmgw.core import Core, SubmitResult
 from gsmgw.errors import GsmgwError, RequestError
@@ -34,6 +35,7 @@ class Routes:
     def __init__(self, core: Core, *, default_region: str = "") -> None:
         self._core = core
         self._default_region = default_region
+        self._openapi = openapi()
 
     def table(self) -> list[web.RouteDef]:
         """Return every route (``GET /v1/openapi.json`` lists the same)."""
@@ -46,6 +48,7 @@ class Routes:
             web.get("/v1/modems", self.list_modems, allow_head=False),
             web.post("/v1/ussd", self.ussd),
             web.get("/v1/health", self.health, allow_head=False),
+            web.get("/v1/openapi.json", self.openapi_document, allow_head=False),
         ]
 
     # --- messages ------------------------------------------------------------------------------
@@ -147,6 +150,10 @@ class Routes:
         except GsmgwError as exc:
             raise ApiError(RequestError("ussd_failed", str(exc)), message_id=request_id) from exc
         return json_response({"id": request_id, "modem": modem, "code": code, "answer": answer})
+
+    async def openapi_document(self, request: web.Request) -> web.Response:
+        """``GET /v1/openapi.json``: the OpenAPI 3.1 description of these routes."""
+        return json_response(self._openapi)
 
     async def health(self, request: web.Request) -> web.Response:
         """``GET /v1/health`` (no token): the daemon runs; how many modems are ready."""
