@@ -220,3 +220,51 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml")
     assert caught.value.file == str(tmp_path / "missing.toml")
     assert "cannot read" in caught.value.problem
+
+
+# --- [http] ------------------------------------------------------------------------------------
+
+TOKEN_LINE = "shop:0123456789abcdef0123\n"
+
+
+def _tokens(tmp_path: Path, text: str = TOKEN_LINE, mode: int = 0o640) -> None:
+    (tmp_path / "tokens").write_text(text, encoding="utf-8")
+    (tmp_path / "tokens").chmod(mode)
+
+
+def test_http_is_off_by_default_and_reads_its_tokens(tmp_path: Path) -> None:
+    assert not parse_config("").http.enabled
+    _tokens(tmp_path, "# comment\n\n" + TOKEN_LINE + "ops:zyxwvutsrqponmlkjihg\n")
+    text = "[http]\nlisten = '[::]:8080'\ntokens_file = 'tokens'\ntls_cert_file = ''\n"
+    http = parse_config(text, base=tmp_path).http
+    assert (http.enabled, http.host, http.port, http.tls) == (True, "::", 8080, False)
+    assert dict(http.tokens) == {"shop": "0123456789abcdef0123", "ops": "zyxwvutsrqponmlkjihg"}
+    assert "0123456789abcdef0123" not in repr(http)
+
+
+@pytest.mark.parametrize(
+    ("http", "tokens", "mode", "key", "problem"),
+    [
+        ("listen = '127.0.0.1:8080'", TOKEN_LINE, 0o640, "http.tokens_file", "required"),
+        ("listen = '8080'", TOKEN_LINE, 0o640, "http.listen", "HOST:PORT"),
+        ("listen = 'h:99999'", TOKEN_LINE, 0o640, "http.listen", "HOST:PORT"),
+        ("tokens_file = 'tokens'", TOKEN_LINE, 0o644, "http.tokens_file", "readable by others"),
+        ("tokens_file = 'tokens'", "shop\n", 0o600, "http.tokens_file", "line 1"),
+        ("tokens_file = 'tokens'", "shop:short\n", 0o600, "http.tokens_file", "16-256"),
+        ("tokens_file = 'tokens'", TOKEN_LINE * 2, 0o600, "http.tokens_file", "twice"),
+        ("tokens_file = 'tokens'", "# none\n", 0o600, "http.tokens_file", "no token"),
+        ("tokens_file = 'nope'", TOKEN_LINE, 0o600, "http.tokens_file", "cannot read"),
+        ("tokens_file = 'tokens'\ntls_cert_file = 'tokens'", TOKEN_LINE, 0o600, "http.tls_key_file",
+         "go together"),
+    ],
+)  # fmt: skip
+def test_http_config_errors(
+    tmp_path: Path, http: str, tokens: str, mode: int, key: str, problem: str
+) -> None:
+    _tokens(tmp_path, tokens, mode)
+    if "listen" not in http:
+        http += "\nlisten = '127.0.0.1:8080'"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"[http]\n{http}\n", base=tmp_path)
+    assert (caught.value.key, problem in caught.value.problem) == (key, True)
+    assert "0123456789abcdef0123" not in str(caught.value)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import re
 import socket
+import stat
 import tomllib
 from urllib.parse import urlsplit
 
@@ -32,6 +33,9 @@ _REGION = re.compile(r"[A-Z]{2}")
 _PIN = re.compile(r"\d{4,8}")
 #: A port spec with a scheme (``sim:NAME``), as `gsmgw.modem.port.open_port` tells them apart.
 _PORT_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?!/)", re.IGNORECASE)
+#: A token's name is its Basic user name and appears in logs and metrics; the token is a secret.
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +101,38 @@ class MqttConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    """``[http]``: the HTTP API (SPEC.md "HTTP API"); ``listen == ""`` runs without it."""
+
+    listen: str = ""
+    tokens_file: Path | None = None
+    #: (name, token) per line of ``tokens_file``, read at load time; never in ``repr``.
+    tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Return False when the gateway runs without the HTTP API."""
+        return bool(self.listen)
+
+    @property
+    def tls(self) -> bool:
+        """Return True when the API speaks HTTPS."""
+        return self.tls_cert_file is not None
+
+    @property
+    def host(self) -> str:
+        """Return the address to bind (``[::]`` without its brackets)."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """Return the port to bind (0: any free port, for tests)."""
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModemConfig:
     """One ``[[modem]]``: a serial port (or ``sim:NAME``), its SIM and its limits."""
 
@@ -154,6 +190,7 @@ class Config:
     file: str
     gateway: GatewayConfig
     mqtt: MqttConfig = MqttConfig()
+    http: HttpConfig = HttpConfig()
     modems: tuple[ModemConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     opt_out: OptOutConfig = OptOutConfig()
@@ -194,6 +231,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     root = Table(file, "", data, base or Path.cwd())
     gateway = _gateway(root.table("gateway"))
     mqtt = _mqtt(root.table("mqtt"), gateway.node)
+    http = _http(root.table("http"))
     modems = tuple(_modem(table) for table in root.tables("modem"))
     _check_names(root, modems)
     names = frozenset(m.id for m in modems) | {g for m in modems for g in m.groups}
@@ -203,7 +241,13 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     )
     root.finish()
     return Config(
-        file=file, gateway=gateway, mqtt=mqtt, modems=modems, rules=rules, opt_out=opt_out
+        file=file,
+        gateway=gateway,
+        mqtt=mqtt,
+        http=http,
+        modems=modems,
+        rules=rules,
+        opt_out=opt_out,
     )
 
 
@@ -289,6 +333,66 @@ def _check_url(table: Table, url: str) -> None:
         raise table.error("url", "put credentials in username and password_file, not the URL")
     if parts.path not in ("", "/") or parts.query or parts.fragment or port == 0:
         raise table.error("url", f"{url!r} must be mqtt[s]://HOST[:PORT]")
+
+
+def _http(table: Table) -> HttpConfig:
+    listen = table.string("listen", "")
+    tokens_file = table.path_value("tokens_file", None)
+    cert, key = _optional_file(table, "tls_cert_file"), _optional_file(table, "tls_key_file")
+    if not listen:
+        return HttpConfig()
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})", listen)
+    if match is None or int(match[2]) > 65535:
+        raise table.error("listen", f"{listen!r} is not HOST:PORT (or [IPv6]:PORT)")
+    if tokens_file is None:
+        raise table.error("tokens_file", "required when listen is set")
+    if (cert is None) != (key is None):
+        raise table.error("tls_key_file", "tls_cert_file and tls_key_file go together")
+    return HttpConfig(
+        listen=listen,
+        tokens_file=tokens_file,
+        tokens=_tokens(table, tokens_file),
+        tls_cert_file=cert,
+        tls_key_file=key,
+    )
+
+
+def _tokens(table: Table, path: Path) -> tuple[tuple[str, str], ...]:
+    """Read ``name:token`` lines; refuse a file others may read, as one holding SIM PINs."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise table.error("tokens_file", f"cannot read {path}: {exc.__class__.__name__}") from exc
+    if mode & stat.S_IROTH:
+        problem = f"{path} is readable by others: chmod o-r (0640, group gsmgw)"
+        raise table.error("tokens_file", problem)
+    tokens: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, colon, token = line.partition(":")
+        # The line's content is a secret: the error names the line, never quotes it.
+        where = f"{path} line {number}"
+        if not colon or not _TOKEN_NAME.fullmatch(name):
+            raise table.error("tokens_file", f"{where}: not NAME:TOKEN (name: letters, digits)")
+        if not _TOKEN.fullmatch(token):
+            raise table.error("tokens_file", f"{where}: a token is 16-256 printable characters")
+        if name in tokens:
+            raise table.error("tokens_file", f"{where}: the name {name!r} is there twice")
+        tokens[name] = token
+    if not tokens:
+        raise table.error("tokens_file", f"{path} holds no token")
+    return tuple(tokens.items())
+
+
+def _optional_file(table: Table, key: str) -> Path | None:
+    """Return a readable file's path; "" (SPEC.md's default for the TLS files) is none."""
+    if table.data.get(key) == "":
+        table.optional_string(key)
+        return None
+    return _readable(table, key)
 
 
 def _readable(table: Table, key: str) -> Path | None:

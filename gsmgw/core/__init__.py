@@ -5,11 +5,15 @@ bridges import this package and never the daemon, and nothing below the bridges 
 """
 
 from gsmgw.core._node import make_store, node_topics
-from gsmgw.core._seam import Core, Publication, SubmitResult
+from gsmgw.core._seam import Core, NodeHealth, Publication, SubmitResult
 from gsmgw.core._topics import Topics, valid_publish_topic
+from gsmgw.store import MessageView, PartView
 
 __all__ = [
     "Core",
+    "MessageView",
+    "NodeHealth",
+    "PartView",
     "Publication",
     "SubmitResult",
     "Topics",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from gsmgw.errors import LocalProtocolError, RequestError
-from gsmgw.models import MessageState, SendRequest
+from gsmgw.models import IncomingMessage, MessageState, SendRequest
+from gsmgw.store import MessageView
 
-__all__ = ["Core", "Publication", "SubmitResult"]
+__all__ = ["Core", "NodeHealth", "Publication", "SubmitResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +21,20 @@ class SubmitResult:
     id: str
     state: MessageState | None
     error: RequestError | None = None
+    #: False when the id was known already: ``state`` is the existing message's.
+    created: bool = True
 
     def __post_init__(self) -> None:
         if (self.state is None) == (self.error is None):
             raise LocalProtocolError("a submit result has a state or an error, not both")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHealth:
+    """How many modems this node has, and how many of them are ready to send."""
+
+    modems_ready: int
+    modems: int
 
 
 class Publication(Protocol):
@@ -84,3 +96,34 @@ class Core(Protocol):
             StoreError: the store could not write (a full disk); the bridge keeps the id and
                 tries again later, and until then the entry may be returned again.
         """
+
+    async def message(self, message_id: str) -> MessageView | None:
+        """Return one outbound message with its parts' progress (None: no such id)."""
+
+    async def messages(
+        self, *, state: MessageState | None, to: str | None, limit: int, before: int | None
+    ) -> Sequence[MessageView]:
+        """Return up to ``limit`` outbound messages newest first, with ``seq`` below ``before``."""
+
+    async def cancel(self, message_id: str) -> MessageState | None:
+        """Cancel a message that waits; return its state after (None: no such id).
+
+        A message already sending or done keeps its state, which is returned.
+        """
+
+    async def inbox(
+        self,
+        *,
+        since: datetime | None,
+        sender: str | None,
+        modem: str | None,
+        limit: int,
+        before: int | None,
+    ) -> Sequence[IncomingMessage]:
+        """Return up to ``limit`` inbound messages newest first, stored at or after ``since``."""
+
+    def modems(self) -> Sequence[Mapping[str, object]]:
+        """Return every modem's health: ``{"id", ...}`` plus the retained MQTT payload's fields."""
+
+    def node_health(self) -> NodeHealth:
+        """Return how many modems are configured and how many are ready."""

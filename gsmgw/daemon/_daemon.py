@@ -1,11 +1,11 @@
-"""``gsmgw run``: the store, the modems, the dispatcher, the MQTT bridge and the control socket.
+"""``gsmgw run``: the store, the modems, the dispatcher, the bridges and the control socket.
 
 One TaskGroup holds a ``run()`` per component (STYLE.md §7). A modem's failure stays inside its
 own supervisor; anything else that fails ends the daemon non-zero and systemd restarts it.
 SIGTERM/SIGINT stop taking work, let a send in progress finish (at most ``DRAIN_TIMEOUT``), then
 cancel everything; the store commits what is queued as it closes, and the exit code is 0.
 SIGHUP reloads the config file: limits, costs, groups, rules, the opt-out keywords and modems
-added or removed apply at once; ``[mqtt]`` and ``[gateway]`` paths need a restart.
+added or removed apply at once; ``[mqtt]``, ``[http]`` and ``[gateway]`` paths need a restart.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from gsmgw.store import Store
 from gsmgw.validate import warm_up
 
 if TYPE_CHECKING:
+    from gsmgw.bridges.http import HttpApi
     from gsmgw.bridges.mqtt import Bridge
 
 LOGGER = logging.getLogger(__package__)
@@ -59,6 +60,8 @@ class Daemon:
         self.dispatcher: Dispatcher | None = None
         self.gateway: Gateway | None = None
         self.modems: ModemRunner | None = None
+        #: The HTTP API once running (``[http] listen`` set); tests read its port.
+        self.http: HttpApi | None = None
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -108,6 +111,9 @@ class Daemon:
                 bridge = self._bridge(gateway)
                 if bridge is not None:
                     group.create_task(bridge.run(), name="mqtt")
+                http = self._http_api(gateway)
+                if http is not None:
+                    group.create_task(http.run(), name="http")
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
@@ -129,6 +135,14 @@ class Daemon:
         bridge = Bridge(gateway, settings, client)
         gateway.mqtt_state = lambda: "connected" if bridge.connected.is_set() else "connecting"
         return bridge
+
+    def _http_api(self, gateway: Gateway) -> HttpApi | None:
+        if not self.config.http.enabled:
+            return None
+        from gsmgw.bridges.http import HttpApi, settings_from_config  # loads aiohttp
+
+        self.http = HttpApi(gateway, settings_from_config(self.config))
+        return self.http
 
     async def _ready(self, modems: ModemRunner) -> None:
         """sd_notify READY once every modem had its first open attempt (SPEC: Type=notify)."""
@@ -174,6 +188,8 @@ class Daemon:
             return
         if new.mqtt != self.config.mqtt or new.gateway.database != self.config.gateway.database:
             LOGGER.warning("[mqtt] and the database path change only with a restart")
+        if new.http != self.config.http:
+            LOGGER.warning("[http] changes only with a restart")
         self.config = new
         assert self.dispatcher is not None
         assert self.gateway is not None

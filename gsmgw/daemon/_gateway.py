@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 import json
 import logging
 import time
 from typing import Any, Protocol
 
 from gsmgw.config import Config
-from gsmgw.core import SubmitResult, node_topics
+from gsmgw.core import MessageView, NodeHealth, SubmitResult, node_topics
 from gsmgw.dispatch import Dispatcher, Inbound
 from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
-from gsmgw.models import MessageState, SendRequest
+from gsmgw.models import IncomingMessage, MessageState, SendRequest
 from gsmgw.store import EnqueuePolicy, Publication, Store
 from gsmgw.validate import ussd_code
 
@@ -95,7 +96,7 @@ class Gateway:
         results = await self.store.enqueue([request], policy=policy)
         if request.send_at is not None:
             self.dispatcher.poke()  # a new due time for the timer
-        return [SubmitResult(r.id, r.state, r.error) for r in results]
+        return [SubmitResult(r.id, r.state, r.error, created=r.created) for r in results]
 
     async def ussd(self, modem: str, code: str) -> str:
         """Run a USSD code on a modem."""
@@ -119,6 +120,48 @@ class Gateway:
     async def ack_publication(self, publication_id: int) -> None:
         """Drop a publication the broker acknowledged."""
         await self.store.ack_publication(publication_id)
+
+    async def message(self, message_id: str) -> MessageView | None:
+        """Return one outbound message with its parts."""
+        return await self.store.view_message(message_id)
+
+    async def messages(
+        self, *, state: MessageState | None, to: str | None, limit: int, before: int | None
+    ) -> Sequence[MessageView]:
+        """Return a page of outbound messages, newest first."""
+        return await self.store.view_messages(state=state, to=to, limit=limit, before=before)
+
+    async def cancel(self, message_id: str) -> MessageState | None:
+        """Cancel a message that waits; return its state after."""
+        return await self.store.cancel(message_id)
+
+    async def inbox(
+        self,
+        *,
+        since: datetime | None,
+        sender: str | None,
+        modem: str | None,
+        limit: int,
+        before: int | None,
+    ) -> Sequence[IncomingMessage]:
+        """Return a page of inbound messages, newest first."""
+        return await self.store.view_inbox(
+            since=since, sender=sender, modem=modem, limit=limit, before=before
+        )
+
+    def modems(self) -> list[dict[str, object]]:
+        """Return every modem's health as on ``{prefix}/{node}/modem/{id}``, with its id."""
+        return [
+            {"id": modem.id}
+            | self.health.get(modem.id, HealthReport()).to_json()
+            | self._counters(modem.id)
+            for modem in self.config.modems
+        ]
+
+    def node_health(self) -> NodeHealth:
+        """Return how many modems there are and how many are ready to send."""
+        views = self.dispatcher.views()
+        return NodeHealth(sum(1 for view in views if view.ready), len(self.config.modems))
 
     # --- modem health ------------------------------------------------------------------------
 

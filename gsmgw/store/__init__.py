@@ -6,6 +6,7 @@ from gsmgw.store.progress import ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
 from gsmgw.store.schema import SCHEMA_VERSION
 from gsmgw.store.store import RouteFilter, Store, StoreReader
+from gsmgw.store.views import MessageView, PartView
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -13,7 +14,9 @@ __all__ = [
     "EnqueueResult",
     "InboundRawPart",
     "InboundResult",
+    "MessageView",
     "OptOutEntry",
+    "PartView",
     "Publication",
     "ReportMatch",
     "RouteFilter",

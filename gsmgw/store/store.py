@@ -27,7 +27,7 @@ from gsmgw.models import (
     StatusReport,
     utc_now,
 )
-from gsmgw.store import inbox, outbox, progress, queries
+from gsmgw.store import inbox, outbox, progress, queries, views
 from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
@@ -35,6 +35,7 @@ from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import Encoder, ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
 from gsmgw.store.schema import connect_reader, map_errors
+from gsmgw.store.views import MessageView
 from gsmgw.store.writer import Transaction, Writer
 
 T = TypeVar("T")
@@ -280,6 +281,44 @@ class Store:
     async def get_message(self, message_id: str) -> OutgoingMessage | None:
         """Return one outbound message with its parts."""
         return await self._run(lambda tx: outbox.find(tx.conn, message_id))
+
+    # --- read-only views (HTTP API) ----------------------------------------------------------
+    # Through the writer like every job (one connection), but not durable: they write nothing.
+
+    async def view_message(self, message_id: str) -> MessageView | None:
+        """Return one outbound message with its parts' progress, or None."""
+        return await self._run(lambda tx: views.message(tx.conn, message_id), durable=False)
+
+    async def view_messages(
+        self,
+        *,
+        state: MessageState | None = None,
+        to: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[MessageView]:
+        """Return outbound messages with their parts, newest first; page on with ``before=seq``."""
+        return await self._run(
+            lambda tx: views.messages(tx.conn, state=state, to=to, limit=limit, before=before),
+            durable=False,
+        )
+
+    async def view_inbox(
+        self,
+        *,
+        since: datetime | None = None,
+        sender: str | None = None,
+        modem: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[IncomingMessage]:
+        """Return inbound messages stored since ``since``, newest first; page with ``before``."""
+        return await self._run(
+            lambda tx: views.inbox(
+                tx.conn, since=since, sender=sender, modem=modem, limit=limit, before=before
+            ),
+            durable=False,
+        )
 
     # --- inbox --------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 import itertools
 import json
 import socket
@@ -30,10 +31,10 @@ from gsmgw.bridges.mqtt import (
     RequestSettings,
     TlsFiles,
 )
-from gsmgw.core import SubmitResult, Topics
+from gsmgw.core import MessageView, NodeHealth, SubmitResult, Topics
 from gsmgw.demo import Mosquitto
 from gsmgw.errors import GsmgwError, RequestError, StoreError
-from gsmgw.models import MessageState, SendRequest
+from gsmgw.models import IncomingMessage, MessageState, SendRequest
 
 #: Generous: other helpers' tests share the two cores.
 WAIT_TIMEOUT = 20.0
@@ -108,6 +109,36 @@ class RecordingCore:
             del self.pending[publication_id]
             self.acked.append(publication_id)
             self._changed.notify_all()
+
+    # The read side of the seam (the HTTP API's); MQTT never asks for it.
+
+    async def message(self, message_id: str) -> MessageView | None:
+        return None
+
+    async def messages(
+        self, *, state: MessageState | None, to: str | None, limit: int, before: int | None
+    ) -> Sequence[MessageView]:
+        return []
+
+    async def cancel(self, message_id: str) -> MessageState | None:
+        return self.states.get(message_id)
+
+    async def inbox(
+        self,
+        *,
+        since: datetime | None,
+        sender: str | None,
+        modem: str | None,
+        limit: int,
+        before: int | None,
+    ) -> Sequence[IncomingMessage]:
+        return []
+
+    def modems(self) -> Sequence[Mapping[str, object]]:
+        return []
+
+    def node_health(self) -> NodeHealth:
+        return NodeHealth(0, 0)
 
     async def enqueue(self, topic: str, payload: object, *, retain: bool = False) -> int:
         """Add a publication, as the store does when it commits an SMS or an event."""

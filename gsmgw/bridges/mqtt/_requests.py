@@ -12,28 +12,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import json
 import logging
-import math
 
 from gsmgw.bridges.guards import RateLimiter
 from gsmgw.bridges.mqtt._client import ReceivedPublish
+from gsmgw.bridges.requests import (
+    MAX_PAYLOAD,
+    RATE_BURST,
+    RATE_PER_SECOND,
+    error_object,
+    parse_json,
+    parse_ussd,
+)
 from gsmgw.core import Core, SubmitResult, Topics, valid_publish_topic
 from gsmgw.errors import GsmgwError, RequestError
 from gsmgw.models import SendRequest
-from gsmgw.validate import ussd_code
 
-__all__ = ["Reply", "RequestHandler", "RequestSettings"]
+__all__ = ["Reply", "RequestHandler", "RequestSettings", "parse_json"]
 
 LOGGER = logging.getLogger(__package__)
-
-#: Larger payloads are refused before parsing. A full request (39,015 characters of text as
-#: JSON escapes, or thousands of recipients) fits comfortably.
-MAX_PAYLOAD = 1024 * 1024
-#: Per client topic (the reply topic, else the request topic): sustained rate and burst.
-RATE_PER_SECOND = 100.0
-RATE_BURST = 10_000
-#: Error messages quote user input; keep replies small.
-MAX_ERROR_MESSAGE = 300
-USSD_KEYS = frozenset({"code", "modem", "id", "reply_to"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,11 +95,7 @@ class RequestHandler:
     def _rejection(
         self, context: _Context, error: RequestError, message_id: str | None = None
     ) -> Reply:
-        text = error.message
-        if len(text) > MAX_ERROR_MESSAGE:
-            text = text[: MAX_ERROR_MESSAGE - 1] + "…"
-        error_json = {"code": error.code, "message": text}
-        payload = {"id": message_id or context.request_id, "error": error_json}
+        payload = {"id": message_id or context.request_id, "error": error_object(error)}
         return context.reply(context.reply_topic or self._topics.errors, payload)
 
     async def _send(self, message: ReceivedPublish, context: _Context) -> list[Reply]:
@@ -135,15 +127,7 @@ class RequestHandler:
         return replies
 
     async def _ussd(self, message: ReceivedPublish, context: _Context) -> Reply:
-        obj = self._decode(message, context)
-        if not isinstance(obj, dict):
-            raise RequestError("invalid_request", "a USSD request must be a JSON object")
-        unknown = sorted(set(obj) - USSD_KEYS)
-        if unknown:
-            raise RequestError("invalid_request", f"unknown field {unknown[0]!r}")
-        code, modem = ussd_code(obj.get("code")), obj.get("modem")
-        if not isinstance(modem, str) or not modem:
-            raise RequestError("invalid_request", "'modem' must name a modem")
+        modem, code = parse_ussd(self._decode(message, context), extra=("reply_to",))
         if context.reply_topic is None:
             raise RequestError(
                 "invalid_request", "a USSD request needs a reply topic (response topic or reply_to)"
@@ -191,52 +175,3 @@ class RequestHandler:
             raise RequestError(
                 "rate_limited", f"more than {self._limiter.rate:g} requests/s from {key!r}"
             )
-
-
-def parse_json(payload: bytes) -> object:
-    """Decode a UTF-8 JSON payload strictly.
-
-    Raises:
-        RequestError: ``invalid_json`` for bad UTF-8, bad JSON, NaN/Infinity/1e999, numbers too long
-            to convert, nesting too deep, or lone surrogates (which UTF-8 cannot carry on).
-    """
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequestError("invalid_json", f"the payload is not UTF-8 ({exc.reason})") from None
-    try:
-        obj: object = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
-    except RecursionError:
-        raise RequestError("invalid_json", "the JSON is nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and int() refusing thousands of digits
-        raise RequestError("invalid_json", f"not JSON: {exc}") from None
-    _check_strings(obj)
-    return obj
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999: valid JSON syntax, but no number we can use
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
-
-
-def _check_strings(obj: object) -> None:
-    """Refuse strings with lone surrogates (valid JSON escapes, but not encodable text)."""
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise RequestError("invalid_json", "a string holds a lone surrogate") from None
