@@ -10,6 +10,8 @@ import pytest
 import smpplib.client
 import smpplib.consts
 
+from gsmgw.cli.control import request
+from gsmgw.cli.status import render
 from gsmgw.models import MessageState
 from gsmgw.smpp import (
     BindKind,
@@ -223,5 +225,24 @@ async def test_deliveries_wait_for_a_session_and_survive_a_restart(
     async with asyncio.timeout(5):
         while await pending(running):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+    await esme.close()
+    assert await running.stop() == 0
+
+
+async def test_status_shows_smpp_sessions_and_pending_deliveries(start_smpp: StartSmpp) -> None:
+    running, port = await start_smpp()
+    esme = await Esme.connect(port)
+    await esme.bind(BindKind.TRANSMITTER)
+    await esme.submit(short_message=b"report", registered_delivery=1)
+    async with asyncio.timeout(10):
+        while await pending(running) != {"shop": 1}:  # noqa: ASYNC110 - no receiver bound
+            await asyncio.sleep(0.02)
+    status = await request(running.control, "status")
+    assert status["smpp"]["pending_deliveries"] == {"shop": 1}
+    [session] = status["smpp"]["sessions"]
+    assert (session["user"], session["bind"], session["window"]) == ("shop", "transmitter", 0)
+    text = render(status)
+    assert "SMPP USER" in text
+    assert re.search(r"^shop\s+transmitter\s+0\s+1\s+127\.0\.0\.1:\d+$", text, re.MULTILINE)
     await esme.close()
     assert await running.stop() == 0
