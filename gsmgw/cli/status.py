@@ -58,7 +58,27 @@ def render(status: Mapping[str, Any]) -> str:
         caps = modem.get("capabilities")
         if isinstance(caps, dict) and caps:
             lines.append("           " + describe_capabilities(caps))
+    smpp = status.get("smpp")
+    if isinstance(smpp, dict):
+        lines += render_smpp(smpp)
     return "\n".join(lines)
+
+
+def render_smpp(smpp: Mapping[str, Any]) -> list[str]:
+    """Return the SMPP sessions (user, bind, window use) and the deliveries waiting per user."""
+    pending: Mapping[str, int] = smpp.get("pending_deliveries") or {}
+    lines = ["", f"{'SMPP USER':<16} {'BIND':<12} {'WINDOW':>6} {'PENDING':>8}  PEER"]
+    for session in smpp.get("sessions") or []:
+        user = session.get("user") or "-"
+        lines.append(
+            f"{user:<16} {session.get('bind', '-'):<12} {session.get('window', 0):>6} "
+            f"{pending.get(user, 0):>8}  {session.get('peer', '-')}"
+        )
+    bound = {session.get("user") for session in smpp.get("sessions") or []}
+    for user, count in sorted(pending.items()):
+        if user not in bound:  # receipts waiting for a user with no session
+            lines.append(f"{user:<16} {'-':<12} {'-':>6} {count:>8}  (not bound)")
+    return lines
 
 
 def describe_capabilities(caps: dict[str, object]) -> str:

@@ -15,6 +15,8 @@ from gsmgw.config._file import (
     MqttConfig,
     OptOutConfig,
     RuleConfig,
+    SmppConfig,
+    SmppUser,
     load_config,
     parse_config,
 )
@@ -34,6 +36,8 @@ __all__ = [
     "MqttConfig",
     "OptOutConfig",
     "RuleConfig",
+    "SmppConfig",
+    "SmppUser",
     "load_config",
     "parse_config",
 ]

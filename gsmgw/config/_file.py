@@ -36,6 +36,10 @@ _PORT_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?!/)", re.IGNORECASE)
 #: A token's name is its Basic user name and appears in logs and metrics; the token is a secret.
 _TOKEN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
+#: SMPP 3.4 §5.2.1-2: system_id is at most 15 octets, password at most 8 (C-octet strings of
+#: 16 and 9 with the NUL); printable ASCII without ':' so the users file's lines split cleanly.
+_SMPP_SYSTEM_ID = re.compile(r"[\x21-\x39\x3b-\x7e]{1,15}")
+_SMPP_PASSWORD = re.compile(r"[\x21-\x39\x3b-\x7e]{1,8}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +137,44 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SmppUser:
+    """One line of ``[smpp] users_file``: an ESME's credentials and whether it gets MO SMS."""
+
+    system_id: str
+    password: str = field(repr=False)
+    mo: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmppConfig:
+    """``[smpp]``: the SMPP 3.4 server (SPEC.md "SMPP server"); ``listen == ""`` runs without it."""
+
+    listen: str = ""
+    users_file: Path | None = None
+    #: The users of ``users_file``, read at load time (passwords never in ``repr``).
+    users: tuple[SmppUser, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """Return False when the gateway runs without the SMPP server."""
+        return bool(self.listen)
+
+    @property
+    def host(self) -> str:
+        """Return the address to bind (``[::]`` without its brackets)."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """Return the port to bind (0: one the system chooses, for tests)."""
+        return int(self.listen.rpartition(":")[2])
+
+    def mo_users(self) -> tuple[str, ...]:
+        """Return the system_ids marked ``mo``: they receive inbound SMS as deliver_sm."""
+        return tuple(user.system_id for user in self.users if user.mo)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModemConfig:
     """One ``[[modem]]``: a serial port (or ``sim:NAME``), its SIM and its limits."""
 
@@ -147,6 +189,8 @@ class ModemConfig:
     #: (prefix, price per part), longest prefix first.
     cost: tuple[tuple[str, float], ...] = ()
     reset_on_failure: bool = False
+    #: This SIM's own number (SPEC.md ``[[modem]] number``): the destination of MO deliver_sm.
+    number: str | None = None
 
     def cost_for(self, number: str) -> float:
         """Return the price per part to ``number`` (longest matching prefix; 0.0 when none)."""
@@ -191,6 +235,7 @@ class Config:
     gateway: GatewayConfig
     mqtt: MqttConfig = MqttConfig()
     http: HttpConfig = HttpConfig()
+    smpp: SmppConfig = SmppConfig()
     modems: tuple[ModemConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     opt_out: OptOutConfig = OptOutConfig()
@@ -232,6 +277,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     gateway = _gateway(root.table("gateway"))
     mqtt = _mqtt(root.table("mqtt"), gateway.node)
     http = _http(root.table("http"))
+    smpp = _smpp(root.table("smpp"))
     modems = tuple(_modem(table) for table in root.tables("modem"))
     _check_names(root, modems)
     names = frozenset(m.id for m in modems) | {g for m in modems for g in m.groups}
@@ -245,6 +291,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
         gateway=gateway,
         mqtt=mqtt,
         http=http,
+        smpp=smpp,
         modems=modems,
         rules=rules,
         opt_out=opt_out,
@@ -357,6 +404,56 @@ def _http(table: Table) -> HttpConfig:
     )
 
 
+def _smpp(table: Table) -> SmppConfig:
+    listen = table.string("listen", "")
+    users_file = table.path_value("users_file", None)
+    if not listen:
+        return SmppConfig()
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})", listen)
+    if match is None or int(match[2]) > 65535:
+        raise table.error("listen", f"{listen!r} is not HOST:PORT (or [IPv6]:PORT)")
+    if users_file is None:
+        raise table.error("users_file", "required when listen is set")
+    return SmppConfig(listen=listen, users_file=users_file, users=_smpp_users(table, users_file))
+
+
+def _private_text(table: Table, key: str, path: Path) -> str:
+    """Read a file of secrets; refuse one others may read, as one holding SIM PINs."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise table.error(key, f"cannot read {path}: {exc.__class__.__name__}") from exc
+    if mode & stat.S_IROTH:
+        raise table.error(key, f"{path} is readable by others: chmod o-r (0640, group gsmgw)")
+    return text
+
+
+def _smpp_users(table: Table, path: Path) -> tuple[SmppUser, ...]:
+    """Read ``system_id:password[:mo]`` lines (SPEC.md "SMPP server")."""
+    users: dict[str, SmppUser] = {}
+    for number, line in enumerate(_private_text(table, "users_file", path).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        # The line holds a password: the error names the line, never quotes it.
+        where = f"{path} line {number}"
+        if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "mo"):
+            raise table.error("users_file", f"{where}: not system_id:password[:mo]")
+        system_id, password = fields[0], fields[1]
+        if not _SMPP_SYSTEM_ID.fullmatch(system_id):
+            raise table.error("users_file", f"{where}: a system_id is 1-15 printable characters")
+        if not _SMPP_PASSWORD.fullmatch(password):
+            raise table.error("users_file", f"{where}: a password is 1-8 printable characters")
+        if system_id in users:
+            raise table.error("users_file", f"{where}: the system_id {system_id!r} is there twice")
+        users[system_id] = SmppUser(system_id=system_id, password=password, mo=len(fields) == 3)
+    if not users:
+        raise table.error("users_file", f"{path} holds no user")
+    return tuple(users.values())
+
+
 def _tokens(table: Table, path: Path) -> tuple[tuple[str, str], ...]:
     """Read ``name:token`` lines; refuse a file others may read, as one holding SIM PINs."""
     try:
@@ -434,7 +531,15 @@ def _modem(table: Table) -> ModemConfig:
         groups=groups,
         cost=_cost(table),
         reset_on_failure=table.boolean("reset_on_failure", False),
+        number=_own_number(table),
     )
+
+
+def _own_number(table: Table) -> str | None:
+    number = table.optional_string("number")
+    if number is not None and not re.fullmatch(r"\+?\d{1,20}", number):
+        raise table.error("number", f"{number!r} is not a phone number like '+491701234567'")
+    return number
 
 
 def _cost(table: Table) -> tuple[tuple[str, float], ...]:

@@ -5,9 +5,16 @@ bridges import this package and never the daemon, and nothing below the bridges 
 """
 
 from gsmgw.core._node import make_store, node_topics
-from gsmgw.core._seam import Core, NodeHealth, Publication, SubmitResult
+from gsmgw.core._seam import Core, NodeHealth, Publication, SmppCore, SubmitResult
 from gsmgw.core._topics import Topics, valid_publish_topic
-from gsmgw.store import MessageView, PartView
+from gsmgw.store import (
+    MessageView,
+    PartView,
+    SegmentResult,
+    SmppDelivery,
+    SmppOrigin,
+    SmppSegment,
+)
 
 __all__ = [
     "Core",
@@ -15,6 +22,11 @@ __all__ = [
     "NodeHealth",
     "PartView",
     "Publication",
+    "SegmentResult",
+    "SmppCore",
+    "SmppDelivery",
+    "SmppOrigin",
+    "SmppSegment",
     "SubmitResult",
     "Topics",
     "make_store",

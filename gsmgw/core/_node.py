@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gsmgw.config import Config
 from gsmgw.core._topics import Topics
-from gsmgw.store import Store
+from gsmgw.store import SmppHooks, Store
 
 
 def node_topics(config: Config) -> Topics:
@@ -13,13 +13,18 @@ def node_topics(config: Config) -> Topics:
 
 
 def make_store(config: Config) -> Store:
-    """Return the node's store (not opened), queueing MQTT publications when MQTT is on."""
+    """Return the node's store (not opened): MQTT publications and SMPP deliveries when on."""
+    smpp = None
+    if config.smpp.enabled:  # receipts and MO SMS queue their deliver_sm in the store
+        numbers = {m.id: m.number for m in config.modems if m.number is not None}
+        smpp = SmppHooks(mo_users=config.smpp.mo_users(), numbers=numbers)
     if not config.mqtt.enabled:
-        return Store(config.gateway.database)
+        return Store(config.gateway.database, smpp=smpp)
     node = node_topics(config)
     return Store(
         config.gateway.database,
         state_topic=node.state,
         inbox_topic=node.inbox,
         errors_topic=node.errors,
+        smpp=smpp,
     )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from gsmgw.errors import LocalProtocolError, RequestError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
-from gsmgw.store import MessageView
+from gsmgw.store import MessageView, SegmentResult, SmppDelivery, SmppOrigin, SmppSegment
 
-__all__ = ["Core", "NodeHealth", "Publication", "SubmitResult"]
+__all__ = ["Core", "NodeHealth", "Publication", "SmppCore", "SubmitResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +60,13 @@ class Publication(Protocol):
 class Core(Protocol):
     """The core as the bridges see it (implemented by the daemon over store and dispatcher)."""
 
-    async def submit(self, request: SendRequest) -> Sequence[SubmitResult]:
+    async def submit(
+        self, request: SendRequest, *, origin: SmppOrigin | None = None
+    ) -> Sequence[SubmitResult]:
         """Commit one message per recipient durably, then return them (in ``to`` order).
 
         A recipient refused on its own (opted out, say) comes back with ``error`` set.
+        ``origin``: the SMPP user that submitted it, committed with it (query, cancel, receipts).
 
         Raises:
             RequestError: ``queue_full``, ``destination_blocked``, ``unknown_modem``,
@@ -127,3 +130,39 @@ class Core(Protocol):
 
     def node_health(self) -> NodeHealth:
         """Return how many modems are configured and how many are ready."""
+
+
+class SmppCore(Core, Protocol):
+    """What the SMPP server needs beyond the other bridges (SPEC.md "SMPP server")."""
+
+    async def submit_segment(
+        self, request: SendRequest, origin: SmppOrigin, segment: SmppSegment
+    ) -> SegmentResult:
+        """Commit one part of a concatenated submission; queue its set once complete.
+
+        Raises:
+            GsmgwError: the store failed (answered ``ESME_RSYSERR``).
+        """
+
+    async def drop_stale_segments(self, before: datetime) -> int:
+        """Drop the part sets begun before ``before``; return how many."""
+
+    async def owned_message(self, system_id: str, message_id: str) -> MessageView | None:
+        """Return a message ``system_id`` submitted (None: no such id, or another user's)."""
+
+    async def cancel_owned(self, system_id: str, message_id: str) -> MessageState | None:
+        """Cancel a waiting message ``system_id`` submitted; its state after (None: not its)."""
+
+    async def wait_deliveries(self) -> None:
+        """Wait until a deliver_sm was queued since the last call returned."""
+
+    async def next_deliveries(
+        self, system_id: str, limit: int, skip: Collection[int]
+    ) -> Sequence[SmppDelivery]:
+        """Return a user's oldest deliver_sm waiting for their answer, without those in ``skip``."""
+
+    async def ack_delivery(self, delivery_id: int) -> None:
+        """Drop a deliver_sm the ESME answered with status 0."""
+
+    async def pending_deliveries(self) -> Mapping[str, int]:
+        """Count the deliver_sm waiting, per system_id."""

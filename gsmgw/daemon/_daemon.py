@@ -5,7 +5,8 @@ own supervisor; anything else that fails ends the daemon non-zero and systemd re
 SIGTERM/SIGINT stop taking work, let a send in progress finish (at most ``DRAIN_TIMEOUT``), then
 cancel everything; the store commits what is queued as it closes, and the exit code is 0.
 SIGHUP reloads the config file: limits, costs, groups, rules, the opt-out keywords and modems
-added or removed apply at once; ``[mqtt]``, ``[http]`` and ``[gateway]`` paths need a restart.
+added or removed apply at once; ``[mqtt]``, ``[http]``, ``[smpp]`` and ``[gateway]`` paths need a
+restart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gsmgw.validate import warm_up
 if TYPE_CHECKING:
     from gsmgw.bridges.http import HttpApi
     from gsmgw.bridges.mqtt import Bridge
+    from gsmgw.bridges.smpp import SmppServer
 
 LOGGER = logging.getLogger(__package__)
 
@@ -62,6 +64,8 @@ class Daemon:
         self.modems: ModemRunner | None = None
         #: The HTTP API once running (``[http] listen`` set); tests read its port.
         self.http: HttpApi | None = None
+        #: The SMPP server once running (``[smpp] listen`` set); tests read its port.
+        self.smpp: SmppServer | None = None
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -114,6 +118,9 @@ class Daemon:
                 http = self._http_api(gateway)
                 if http is not None:
                     group.create_task(http.run(), name="http")
+                smpp = self._smpp_server(gateway)
+                if smpp is not None:
+                    group.create_task(smpp.run(), name="smpp")
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
@@ -143,6 +150,15 @@ class Daemon:
 
         self.http = HttpApi(gateway, settings_from_config(self.config))
         return self.http
+
+    def _smpp_server(self, gateway: Gateway) -> SmppServer | None:
+        if not self.config.smpp.enabled:
+            return None
+        from gsmgw.bridges.smpp import SmppServer, settings_from_config
+
+        self.smpp = server = SmppServer(gateway, settings_from_config(self.config))
+        gateway.smpp_status = server.status
+        return server
 
     async def _ready(self, modems: ModemRunner) -> None:
         """sd_notify READY once every modem had its first open attempt (SPEC: Type=notify)."""
@@ -190,6 +206,8 @@ class Daemon:
             LOGGER.warning("[mqtt] and the database path change only with a restart")
         if new.http != self.config.http:
             LOGGER.warning("[http] changes only with a restart")
+        if new.smpp != self.config.smpp:
+            LOGGER.warning("[smpp] changes only with a restart")
         self.config = new
         assert self.dispatcher is not None
         assert self.gateway is not None

@@ -8,7 +8,7 @@ writer the daemon owns and wake the dispatcher at once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 import json
@@ -17,7 +17,16 @@ import time
 from typing import Any, Protocol
 
 from gsmgw.config import Config
-from gsmgw.core import MessageView, NodeHealth, SubmitResult, node_topics
+from gsmgw.core import (
+    MessageView,
+    NodeHealth,
+    SegmentResult,
+    SmppDelivery,
+    SmppOrigin,
+    SmppSegment,
+    SubmitResult,
+    node_topics,
+)
 from gsmgw.dispatch import Dispatcher, Inbound
 from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
@@ -76,6 +85,8 @@ class Gateway:
         self.health: dict[str, HealthReport] = {m.id: HealthReport() for m in config.modems}
         self.ussd_links: dict[str, UssdLink] = {}
         self.mqtt_state: Callable[[], str] = lambda: "off"
+        #: The SMPP server's sessions (``gsmgw status``); none while it is off.
+        self.smpp_status: Callable[[], list[dict[str, object]]] = list
         self.started = time.monotonic()  # uptime survives a wall-clock jump
 
     def reload(self, config: Config) -> None:
@@ -88,12 +99,14 @@ class Gateway:
 
     # --- gsmgw.core._seam.Core -------------------------------------------------------------
 
-    async def submit(self, request: SendRequest) -> Sequence[SubmitResult]:
+    async def submit(
+        self, request: SendRequest, *, origin: SmppOrigin | None = None
+    ) -> Sequence[SubmitResult]:
         """Commit one message per recipient (policy: rules, allow-list, opt-out, limits)."""
         if request.modem is not None and request.modem not in self.config.names():
             raise RequestError("unknown_modem", f"no modem or group named {request.modem!r}")
         policy = EnqueuePolicy.from_config(self.config)
-        results = await self.store.enqueue([request], policy=policy)
+        results = await self.store.enqueue([request], policy=policy, origin=origin)
         if request.send_at is not None:
             self.dispatcher.poke()  # a new due time for the timer
         return [SubmitResult(r.id, r.state, r.error, created=r.created) for r in results]
@@ -148,6 +161,52 @@ class Gateway:
         return await self.store.view_inbox(
             since=since, sender=sender, modem=modem, limit=limit, before=before
         )
+
+    async def submit_segment(
+        self, request: SendRequest, origin: SmppOrigin, segment: SmppSegment
+    ) -> SegmentResult:
+        """Commit one part of a concatenated SMPP submission; queue its set once complete."""
+        policy = EnqueuePolicy.from_config(self.config)
+        result = await self.store.enqueue_segment(request, origin, segment, policy=policy)
+        if result.complete and request.send_at is not None:
+            self.dispatcher.poke()
+        return result
+
+    async def drop_stale_segments(self, before: datetime) -> int:
+        """Drop the SMPP part sets begun before ``before``."""
+        return await self.store.drop_stale_segments(before)
+
+    async def owned_message(self, system_id: str, message_id: str) -> MessageView | None:
+        """Return a message ``system_id`` submitted over SMPP."""
+        if await self.store.smpp_owner(message_id) != system_id:
+            return None
+        return await self.store.view_message(message_id)
+
+    async def cancel_owned(self, system_id: str, message_id: str) -> MessageState | None:
+        """Cancel a waiting message ``system_id`` submitted over SMPP."""
+        if await self.store.smpp_owner(message_id) != system_id:
+            return None
+        return await self.store.cancel(message_id)
+
+    async def wait_deliveries(self) -> None:
+        """Wait until a deliver_sm was queued since the last call returned."""
+        added = self.store.smpp_added
+        await added.wait()
+        added.clear()
+
+    async def next_deliveries(
+        self, system_id: str, limit: int, skip: Collection[int]
+    ) -> Sequence[SmppDelivery]:
+        """Return a user's oldest deliver_sm waiting."""
+        return await self.store.next_smpp_deliveries(system_id, limit, skip=skip)
+
+    async def ack_delivery(self, delivery_id: int) -> None:
+        """Drop a deliver_sm the ESME acknowledged."""
+        await self.store.ack_smpp_delivery(delivery_id)
+
+    async def pending_deliveries(self) -> dict[str, int]:
+        """Count the deliver_sm waiting, per system_id."""
+        return await self.store.smpp_pending_counts()
 
     def modems(self) -> list[dict[str, object]]:
         """Return every modem's health as on ``{prefix}/{node}/modem/{id}``, with its id."""
@@ -221,6 +280,17 @@ class Gateway:
             "queue": {str(state): counts.get(state, 0) for state in MessageState},
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
             "modems": modems,
+            **(await self._smpp_json()),
+        }
+
+    async def _smpp_json(self) -> dict[str, object]:
+        if not self.config.smpp.enabled:
+            return {}
+        return {
+            "smpp": {
+                "sessions": self.smpp_status(),
+                "pending_deliveries": await self.pending_deliveries(),
+            }
         }
 
     async def op_send(self, request: Mapping[str, Any]) -> list[dict[str, object]]:

@@ -5,6 +5,7 @@ from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
 from gsmgw.store.schema import SCHEMA_VERSION
+from gsmgw.store.smpp import SegmentResult, SmppDelivery, SmppHooks, SmppOrigin, SmppSegment
 from gsmgw.store.store import RouteFilter, Store, StoreReader
 from gsmgw.store.views import MessageView, PartView
 
@@ -20,6 +21,11 @@ __all__ = [
     "Publication",
     "ReportMatch",
     "RouteFilter",
+    "SegmentResult",
+    "SmppDelivery",
+    "SmppHooks",
+    "SmppOrigin",
+    "SmppSegment",
     "Store",
     "StoreReader",
     "Undecodable",

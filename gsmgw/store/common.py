@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
 
-from gsmgw.models import StateEvent
+from gsmgw.models import IncomingMessage, StateEvent
 from gsmgw.store.writer import Transaction
 
 #: QoS of every publication the store queues (SPEC.md: state events and inbox are QoS 1).
@@ -30,6 +30,11 @@ class Context:
     #: Run on the event loop after a commit that made messages claimable / queued publications.
     wake_work: Callable[[], None] = lambda: None
     wake_publications: Callable[[], None] = lambda: None
+    wake_smpp: Callable[[], None] = lambda: None
+    #: Called in the transaction of every state event / completed inbound message (the SMPP
+    #: server's deliver_sm queue, ``gsmgw.store.smpp``); None when nothing listens.
+    on_state: Callable[[Transaction, StateEvent, int], None] | None = None
+    on_inbound: Callable[[Transaction, IncomingMessage, int], None] | None = None
 
 
 def to_ms(moment: datetime) -> int:
@@ -72,6 +77,8 @@ def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> State
     if ctx.state_topic is not None:
         payload = json.dumps(event.to_json(), separators=(",", ":")).encode()
         queue_publication(tx, ctx, topic=ctx.state_topic, payload=payload, now_ms=now_ms)
+    if ctx.on_state is not None:
+        ctx.on_state(tx, event, now_ms)
     return event
 
 

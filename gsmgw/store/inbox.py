@@ -218,6 +218,8 @@ def _assemble(
     if ctx.inbox_topic is not None:
         payload = json.dumps(message.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
         queue_publication(tx, ctx, topic=ctx.inbox_topic, payload=payload, now_ms=to_ms(now))
+    if ctx.on_inbound is not None:
+        ctx.on_inbound(tx, message, to_ms(now))
     assert cursor.lastrowid is not None
     return replace(message, seq=cursor.lastrowid)
 

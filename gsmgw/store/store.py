@@ -27,7 +27,7 @@ from gsmgw.models import (
     StatusReport,
     utc_now,
 )
-from gsmgw.store import inbox, outbox, progress, queries, views
+from gsmgw.store import inbox, outbox, progress, queries, smpp as smpp_state, views
 from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
@@ -35,6 +35,7 @@ from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import Encoder, ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
 from gsmgw.store.schema import connect_reader, map_errors
+from gsmgw.store.smpp import SegmentResult, SmppDelivery, SmppHooks, SmppOrigin, SmppSegment
 from gsmgw.store.views import MessageView
 from gsmgw.store.writer import Transaction, Writer
 
@@ -62,18 +63,27 @@ class Store:
         inbox_topic: str | None = None,
         errors_topic: str | None = None,
         clock: ClockWatch | None = None,
+        smpp: SmppHooks | None = None,
     ) -> None:
         self.path = Path(path)
         self.work_added = asyncio.Event()
         self.publications_added = asyncio.Event()
         self.deadlines_shifted = asyncio.Event()
-        self._ctx = Context(
+        #: Set after a commit that queued a deliver_sm (SMPP receipts and MO SMS).
+        self.smpp_added = asyncio.Event()
+        self._ctx = ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
             errors_topic=errors_topic,
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
+            wake_smpp=self.smpp_added.set,
         )
+        if smpp is not None:
+            ctx.on_state = lambda tx, event, now_ms: smpp_state.on_state(tx, ctx, event, now_ms)
+            ctx.on_inbound = lambda tx, message, now_ms: smpp_state.on_inbound(
+                tx, ctx, smpp, message, now_ms
+            )
         self._writer = Writer(self.path)
         self._clock = ClockFollower(self._writer, clock or ClockWatch(), self.deadlines_shifted.set)
 
@@ -121,6 +131,7 @@ class Store:
         *,
         policy: EnqueuePolicy | None = None,
         now: datetime | None = None,
+        origin: SmppOrigin | None = None,
     ) -> list[EnqueueResult]:
         """Store requests as ``queued``, one message per recipient, all in one transaction.
 
@@ -130,7 +141,63 @@ class Store:
         per-destination limit and ``max_queue``; a refusal is a result with ``error`` set.
         """
         moment, rules = now or utc_now(), policy or EnqueuePolicy()
-        return await self._run(lambda tx: outbox.enqueue(tx, self._ctx, requests, rules, moment))
+
+        def job(tx: Transaction) -> list[EnqueueResult]:
+            results = outbox.enqueue(tx, self._ctx, requests, rules, moment)
+            if origin is not None:  # submitted over SMPP: its owner in the same commit
+                smpp_state.record_origin(tx, origin, results)
+            return results
+
+        return await self._run(job)
+
+    async def enqueue_segment(
+        self,
+        request: SendRequest,
+        origin: SmppOrigin,
+        segment: SmppSegment,
+        *,
+        policy: EnqueuePolicy | None = None,
+        now: datetime | None = None,
+    ) -> SegmentResult:
+        """Store one part of a concatenated SMPP submission; queue its set once complete."""
+        moment, rules = now or utc_now(), policy or EnqueuePolicy()
+        return await self._run(
+            lambda tx: smpp_state.store_segment(
+                tx, self._ctx, request, origin, segment, rules, moment
+            )
+        )
+
+    async def drop_stale_segments(self, before: datetime, *, now: datetime | None = None) -> int:
+        """Drop SMPP part sets begun before ``before`` (REJECTD receipts where asked)."""
+        moment = now or utc_now()
+        return await self._run(lambda tx: smpp_state.drop_stale(tx, self._ctx, before, moment))
+
+    async def smpp_owner(self, message_id: str) -> str | None:
+        """Return the system_id that submitted a message over SMPP, or None."""
+        return await self._run(lambda tx: smpp_state.owner(tx.conn, message_id), durable=False)
+
+    async def next_smpp_deliveries(
+        self, system_id: str, limit: int, *, skip: Collection[int] = ()
+    ) -> list[SmppDelivery]:
+        """Return a user's oldest deliver_sm waiting, leaving out the ids in ``skip``."""
+        return await self._run(
+            lambda tx: smpp_state.next_deliveries(tx.conn, system_id, limit, skip),
+            durable=False,
+        )
+
+    async def ack_smpp_delivery(self, delivery_id: int) -> bool:
+        """Drop a deliver_sm its ESME answered with status 0.
+
+        Not durable: a power cut may undo the last acknowledgements, and those are then sent
+        again (at least once, as SMPP receipts are everywhere; each carries its message id).
+        """
+        return await self._run(
+            lambda tx: smpp_state.ack_delivery(tx.conn, delivery_id), durable=False
+        )
+
+    async def smpp_pending_counts(self) -> dict[str, int]:
+        """Count the deliver_sm waiting, per system_id."""
+        return await self._run(lambda tx: smpp_state.pending_counts(tx.conn), durable=False)
 
     async def claim_next(
         self,

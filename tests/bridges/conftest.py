@@ -31,7 +31,7 @@ from gsmgw.bridges.mqtt import (
     RequestSettings,
     TlsFiles,
 )
-from gsmgw.core import MessageView, NodeHealth, SubmitResult, Topics
+from gsmgw.core import MessageView, NodeHealth, SmppOrigin, SubmitResult, Topics
 from gsmgw.demo import Mosquitto
 from gsmgw.errors import GsmgwError, RequestError, StoreError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
@@ -75,7 +75,9 @@ class RecordingCore:
         if error is not None:
             raise error
 
-    async def submit(self, request: SendRequest) -> Sequence[SubmitResult]:
+    async def submit(
+        self, request: SendRequest, *, origin: SmppOrigin | None = None
+    ) -> Sequence[SubmitResult]:
         self._maybe_fail()
         request = request.with_id()
         self.submitted.append(request)

@@ -1,0 +1,297 @@
+"""SMPP speed of ``gsmgw run`` on simulated modems (issue 17's figures).
+
+    ./dev bench smpp            # the table
+    ./dev bench smpp --json     # one JSON object
+    ./dev bench smpp --quick    # fewer samples and messages
+
+The daemon runs as a subprocess with ``[smpp]`` on 4 zero-delay simulated modems living in this
+process (bench/gsmgw_node.py); the ESME is a bare asyncio client on gsmgw's own codec. Figures:
+
+- latency: ``submit_sm`` -> ``submit_sm_resp``, one at a time (each answer comes after its
+  commit, an fsync): median and 99th percentile.
+- submits/s with a window of 10 (10 requests always in flight), durable, until the last
+  ``submit_sm_resp``; and end to end, until the simulated network accepted every message.
+- through Kannel (when Debian's kannel is installed): HTTP sendsms on smsbox -> bearerbox ->
+  gsmgw over SMPP -> the modems, messages/s until the network accepted every one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+import json
+from pathlib import Path
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from urllib.parse import urlencode
+
+from gsmgw.smpp import (
+    NEED_DATA,
+    Bind,
+    BindKind,
+    Pdu,
+    SmppConnection,
+    SubmitSm,
+    SubmitSmResp,
+    encode,
+)
+
+if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.gsmgw_node import Node
+
+START_TIMEOUT = 60.0
+DRAIN_TIMEOUT = 300.0
+WINDOW = 10
+MODEMS = 4
+USERS = "bench:bench1:mo\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SmppNode(Node):
+    """A daemon on ``count`` zero-delay modems with the SMPP server on ``port``."""
+
+    def __init__(self, folder: Path, count: int, port: int) -> None:
+        users = folder / "smpp.users"
+        users.write_text(USERS, encoding="utf-8")
+        users.chmod(0o600)
+        sections = (
+            "[gateway]\nnode = 'b'\ndatabase = 'gsmgw.db'\ncontrol = 'c.sock'\n"
+            "[mqtt]\nurl = ''\n"
+            f"[smpp]\nlisten = '127.0.0.1:{port}'\nusers_file = '{users}'\n"
+        )
+        super().__init__(folder, count, sections)
+        self.port = port
+
+
+class Esme:
+    """A bound transmitter: submit_sm out, submit_sm_resp in."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.codec = SmppConnection()
+        self.sequence = 0
+
+    @classmethod
+    async def bind(cls, port: int) -> Esme:
+        async with asyncio.timeout(START_TIMEOUT):
+            while True:
+                try:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    break
+                except OSError:
+                    await asyncio.sleep(0.1)
+        esme = cls(reader, writer)
+        kind = BindKind.TRANSMITTER
+        esme.send(Bind(kind=kind, sequence=esme.next(), system_id="bench", password="bench1"))
+        response = await esme.recv()
+        assert response.status == 0, response
+        return esme
+
+    def next(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    def send(self, pdu: Pdu) -> None:
+        self.writer.write(encode(pdu))
+
+    def submit(self, n: int) -> None:
+        self.send(
+            SubmitSm(
+                sequence=self.next(),
+                dest_addr_ton=1,
+                destination_addr=f"4917{n:08d}",
+                short_message=f"bench {n}".encode(),
+            )
+        )
+
+    async def recv(self) -> Pdu:
+        while True:
+            pdu = self.codec.next_pdu()
+            if pdu is not NEED_DATA:
+                return pdu
+            data = await self.reader.read(65536)
+            if not data:
+                raise EOFError("gsmgw closed the session")
+            self.codec.receive_data(data)
+
+    async def close(self) -> None:
+        self.writer.close()
+
+
+async def until(check: Callable[[], bool], limit: float) -> None:
+    """Poll counters kept in this process until ``check()``."""
+    async with asyncio.timeout(limit):
+        while not check():  # noqa: ASYNC110 - counters of the simulator
+            await asyncio.sleep(0.0005)
+
+
+async def latency(esme: Esme, samples: int) -> list[float]:
+    times = []
+    for n in range(samples):
+        begun = time.perf_counter()
+        esme.submit(n)
+        response = await esme.recv()
+        times.append((time.perf_counter() - begun) * 1000)
+        assert isinstance(response, SubmitSmResp), response
+        assert response.status == 0, response
+    return times
+
+
+async def windowed(esme: Esme, node: Node, messages: int) -> tuple[float, float]:
+    """Return (submits/s until the last answer, messages/s until the network took all)."""
+    before = node.accepted()
+    begun = time.perf_counter()
+    sent = answered = 0
+    while sent < min(WINDOW, messages):
+        esme.submit(100_000 + sent)
+        sent += 1
+    while answered < messages:
+        response = await esme.recv()
+        assert isinstance(response, SubmitSmResp), response
+        assert response.status == 0, response
+        answered += 1
+        if sent < messages:
+            esme.submit(100_000 + sent)
+            sent += 1
+    answered_at = time.perf_counter()
+    await until(lambda: node.accepted() - before >= messages, DRAIN_TIMEOUT)
+    done_at = time.perf_counter()
+    return messages / (answered_at - begun), messages / (done_at - begun)
+
+
+async def through_kannel(folder: Path, node: SmppNode, messages: int) -> float | None:
+    """Return messages/s from HTTP sendsms on smsbox to the network, or None without kannel."""
+    bearerbox, smsbox = shutil.which("bearerbox"), shutil.which("smsbox")
+    if bearerbox is None or smsbox is None:
+        return None
+    import aiohttp
+
+    admin, boxes, sendsms = free_port(), free_port(), free_port()
+    config = folder / "kannel.conf"
+    config.write_text(
+        f"group = core\nadmin-port = {admin}\nadmin-password = a\nsmsbox-port = {boxes}\n"
+        f'box-allow-ip = 127.0.0.1\nlog-file = "{folder}/bearerbox.log"\nlog-level = 2\n'
+        f"dlr-storage = internal\n\n"
+        f"group = smsc\nsmsc = smpp\nsmsc-id = gsmgw\nhost = 127.0.0.1\nport = {node.port}\n"
+        "transceiver-mode = true\nsmsc-username = bench\nsmsc-password = bench1\n"
+        f'system-type = ""\nmax-pending-submits = {WINDOW}\n\n'
+        f"group = smsbox\nbearerbox-host = 127.0.0.1\nbearerbox-port = {boxes}\n"
+        f'sendsms-port = {sendsms}\nlog-file = "{folder}/smsbox.log"\nlog-level = 2\n\n'
+        "group = sendsms-user\nusername = u\npassword = p\nmax-messages = 1\n",
+        encoding="utf-8",
+    )
+    processes = [await _quietly(bearerbox, config)]
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", boxes)
+                    writer.close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+        processes.append(await _quietly(smsbox, config))
+        before = node.accepted()
+        connector = aiohttp.TCPConnector(limit=WINDOW)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one(n: int) -> None:
+                query = urlencode(
+                    {
+                        "username": "u",
+                        "password": "p",
+                        "to": f"+4916{n:08d}",
+                        "text": f"k{n}",
+                        "from": "bench",
+                    }
+                )
+                url = f"http://127.0.0.1:{sendsms}/cgi-bin/sendsms?{query}"
+                async with asyncio.timeout(START_TIMEOUT):
+                    while True:
+                        try:
+                            async with session.get(url) as response:
+                                assert response.status == 202, await response.text()
+                                return
+                        except aiohttp.ClientConnectionError:
+                            await asyncio.sleep(0.05)
+
+            await one(0)  # smsbox is up and Kannel is bound
+            await until(lambda: node.accepted() - before >= 1, START_TIMEOUT)
+            begun = time.perf_counter()
+            await asyncio.gather(*(one(n) for n in range(1, messages + 1)))
+            await until(lambda: node.accepted() - before >= messages + 1, DRAIN_TIMEOUT)
+            return messages / (time.perf_counter() - begun)
+    finally:
+        for process in reversed(processes):
+            if process.returncode is None:
+                process.terminate()
+            await process.wait()
+
+
+async def _quietly(program: str, config: Path) -> asyncio.subprocess.Process:
+    """Start a Kannel box; its log files say everything, stderr only the fatal."""
+    return await asyncio.create_subprocess_exec(
+        program,
+        *("-v", "4", str(config)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def main(quick: bool) -> dict[str, float | None]:
+    with tempfile.TemporaryDirectory(prefix="gsmgw-bench-smpp-") as name:
+        folder = Path(name)
+        node = SmppNode(folder, MODEMS, free_port())
+        await node.start()
+        try:
+            esme = await Esme.bind(node.port)
+            times = await latency(esme, 100 if quick else 500)
+            submits, end_to_end = await windowed(esme, node, 1000 if quick else 3000)
+            await esme.close()
+            kannel = await through_kannel(folder, node, 200 if quick else 1000)
+        finally:
+            await node.stop()
+    return {
+        "submit_resp_ms_p50": round(statistics.median(times), 2),
+        "submit_resp_ms_p99": round(statistics.quantiles(times, n=100)[98], 2),
+        "latency_samples": len(times),
+        "window10_submits_per_s": round(submits, 1),
+        "window10_end_to_end_msgs_per_s": round(end_to_end, 1),
+        "kannel_end_to_end_msgs_per_s": None if kannel is None else round(kannel, 1),
+    }
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples and messages")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    figures = asyncio.run(main(args.quick))
+    if args.json:
+        print(json.dumps(figures))
+        return
+    labels = {
+        "submit_resp_ms_p50": "submit_sm -> submit_sm_resp, median (ms)",
+        "submit_resp_ms_p99": "submit_sm -> submit_sm_resp, 99th pct (ms)",
+        "window10_submits_per_s": "window of 10, durable submits/s",
+        "window10_end_to_end_msgs_per_s": "window of 10, to the network, 4 modems (msg/s)",
+        "kannel_end_to_end_msgs_per_s": "Kannel sendsms -> network, 4 modems (msg/s)",
+    }
+    for key, label in labels.items():
+        print(f"{label:<50} {figures[key]!s:>10}")
+
+
+if __name__ == "__main__":
+    cli()
