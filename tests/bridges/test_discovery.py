@@ -15,6 +15,7 @@ from gsmgw.bridges.mqtt._discovery import (
     Announcer,
     ModemDescription,
     discovery_messages,
+    node_messages,
 )
 from gsmgw.core import Topics
 from gsmgw.demo import Mosquitto
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users
 
 # https://www.home-assistant.io/integrations/mqtt/#discovery-topic
-TOPIC = re.compile(r"homeassistant/(sensor|notify)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config")
+TOPIC = re.compile(
+    r"homeassistant/(sensor|notify|event|device_automation)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config"
+)
 COMMON_KEYS = {
     "availability", "availability_mode", "availability_template", "availability_topic",
     "device", "enabled_by_default", "encoding", "entity_category", "icon",
@@ -39,7 +42,24 @@ SENSOR_KEYS = COMMON_KEYS | {
 }  # fmt: skip
 # https://www.home-assistant.io/integrations/notify.mqtt/#configuration-variables
 NOTIFY_KEYS = COMMON_KEYS | {"command_template", "command_topic", "retain"}
-REQUIRED = {"sensor": {"state_topic"}, "notify": {"command_topic"}}
+# https://www.home-assistant.io/integrations/event.mqtt/#configuration-variables
+EVENT_KEYS = COMMON_KEYS | {"device_class", "event_types", "state_topic", "value_template"}
+# https://www.home-assistant.io/integrations/device_trigger.mqtt/#configuration-variables
+TRIGGER_KEYS = {
+    "automation_type", "device", "payload", "qos", "subtype", "topic", "type", "value_template",
+}  # fmt: skip
+KEYS = {
+    "sensor": SENSOR_KEYS,
+    "notify": NOTIFY_KEYS,
+    "event": EVENT_KEYS,
+    "device_automation": TRIGGER_KEYS,
+}
+REQUIRED = {
+    "sensor": {"state_topic"},
+    "notify": {"command_topic"},
+    "event": {"state_topic", "event_types"},
+    "device_automation": {"automation_type", "device", "subtype", "topic", "type"},
+}
 DEVICE_KEYS = {
     "configuration_url", "connections", "hw_version", "identifiers", "manufacturer", "model",
     "model_id", "name", "serial_number", "suggested_area", "sw_version", "via_device",
@@ -62,7 +82,9 @@ def test_topics_and_keys_follow_the_schema() -> None:
         assert match is not None
         component = match.group(1)
         assert REQUIRED[component] <= set(config)
-        assert set(config) <= (SENSOR_KEYS if component == "sensor" else NOTIFY_KEYS)
+        assert set(config) <= KEYS[component]
+        if component == "device_automation":
+            continue
         assert config["availability_topic"] == "gsmgw/pi-shed/availability"
         assert (config["payload_available"], config["payload_not_available"]) == (
             "online",
@@ -70,9 +92,14 @@ def test_topics_and_keys_follow_the_schema() -> None:
         )
         assert config.get("state_class", "measurement") in STATE_CLASSES
         assert config.get("entity_category", "diagnostic") in {"diagnostic", "config"}
-    unique_ids = [config["unique_id"] for _, config in found]
-    assert len(set(unique_ids)) == len(unique_ids) == len(SENSORS) + 1
+    unique_ids = [config["unique_id"] for _, config in found if "unique_id" in config]
+    assert len(set(unique_ids)) == len(unique_ids) == len(found) - 1  # all but the trigger
     assert len({topic for topic, _ in found}) == len(found)
+    nodes = [(t, json.loads(p)) for t, p in node_messages(TOPICS)]
+    assert all(TOPIC.fullmatch(topic) for topic, _ in nodes)
+    node_ids = {config["unique_id"] for _, config in nodes}
+    assert len(node_ids) == len(nodes)
+    assert not node_ids & set(unique_ids)
 
 
 def test_one_device_per_modem() -> None:
@@ -101,7 +128,7 @@ def test_one_device_per_modem() -> None:
 def test_sensors_read_the_retained_modem_state(
     key: str, device_class: str | None, unit: str
 ) -> None:
-    by_id = {config["unique_id"]: config for _, config in configs()}
+    by_id = {config.get("unique_id"): config for _, config in configs()}
     sensor = by_id[f"gsmgw_pi-shed_sim1_{key}"]
     assert sensor["state_topic"] == "gsmgw/pi-shed/modem/sim1"
     assert sensor["value_template"] == f"{{{{ value_json.{key} }}}}"
@@ -154,11 +181,17 @@ async def test_bridge_announces_modems_and_again_when_home_assistant_restarts(
     await running.core.enqueue(
         running.topics.modem("sim1"), {"state": "ready", "model": "EC25"}, retain=True
     )
-    announced = [await user.receive() for _ in range(len(SENSORS) + 1)]
-    assert all(message.retain is False for message in announced)  # live, not from the store
-    assert {m.topic.value.split("/")[1] for m in announced} == {"sensor", "notify"}
+    count = len(discovery_messages(TOPICS, MODEM)) + len(node_messages(TOPICS))
+    announced = [await user.receive() for _ in range(count)]
+    # The modem's configs are live (after its state), not from the store; the node's went
+    # out when the bridge connected, before this user subscribed.
+    live = [m for m in announced if "/sim1_" in m.topic.value]
+    assert len(live) == len(discovery_messages(TOPICS, MODEM))
+    assert all(message.retain is False for message in live)
+    components = {m.topic.value.split("/")[1] for m in announced}
+    assert components == {"sensor", "notify", "event", "device_automation"}
     await user.client.publish(STATUS_TOPIC, b"online", qos=1)
-    again = [await user.receive() for _ in range(len(SENSORS) + 1)]
+    again = [await user.receive() for _ in range(count)]
     assert {m.topic.value for m in again} == {m.topic.value for m in announced}
     for message in announced:  # clear the retained configs of this test's node
         await user.client.publish(message.topic.value, b"", qos=1, retain=True)

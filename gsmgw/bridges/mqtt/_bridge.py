@@ -197,6 +197,8 @@ class Bridge:
 
     async def _announce_all(self, client: MqttClient) -> None:
         assert self._announcer is not None
+        for topic, payload in self._announcer.node():
+            await client.publish(topic, payload, retain=True)
         for modem_id, messages in self._announcer.everything():
             for topic, payload in messages:
                 await client.publish(topic, payload, retain=True)

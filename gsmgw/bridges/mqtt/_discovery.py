@@ -1,9 +1,11 @@
-"""Home Assistant MQTT discovery: a device per modem, its sensors, and a notify entity.
+"""Home Assistant MQTT discovery: a device for the node and one per modem, with their entities.
 
 Follows https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery: retained configs on
 ``homeassistant/<component>/<node_id>/<object_id>/config`` with ``unique_id``, a ``device``
-block, availability, and value templates reading the retained modem state JSON. The notify
-entity publishes a send request on ``{prefix}/{node}/send`` from a message ``"<number>: <text>"``.
+block, availability, and value templates reading the node's SPEC.md topics. A modem has its
+sensors, a notify entity (``"<number>: <text>"`` through that modem), ``event`` entities for an
+inbound SMS and a failed message, and an "SMS received" device trigger; the node has the same
+events over all modems and one for refused requests (``_events.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,22 @@ import json
 import re
 
 from gsmgw import __version__
+from gsmgw.bridges.mqtt._events import error_event, send_failed_event, sms_event, sms_trigger
 from gsmgw.core import Topics
 
-__all__ = ["DISCOVERY_PREFIX", "ModemDescription", "Sensor", "discovery_messages"]
+__all__ = [
+    "DISCOVERY_PREFIX",
+    "ModemDescription",
+    "Sensor",
+    "discovery_messages",
+    "node_messages",
+]
 
 DISCOVERY_PREFIX = "homeassistant"
 #: Home Assistant publishes ``online`` here when it (re)starts: configs are sent again then.
 STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"
+#: One discovery config: its component (``sensor``, ``event``...), object id and payload.
+Entity = tuple[str, str, dict[str, object]]
 #: node_id and object_id may hold only these (Home Assistant's discovery topic pattern).
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -77,25 +88,38 @@ class ModemDescription:
         return cls(modem_id, text("manufacturer"), text("model"), text("revision"))
 
 
-def _safe(name: str) -> str:
+def safe(name: str) -> str:
+    """Return ``name`` with what a discovery topic level may not hold replaced by ``_``."""
     return _UNSAFE.sub("_", name)
 
 
-def _device(topics: Topics, modem: ModemDescription) -> dict[str, object]:
-    device: dict[str, object] = {
-        "identifiers": [f"gsmgw_{_safe(topics.node)}_{_safe(modem.id)}"],
+def node_device(topics: Topics) -> dict[str, object]:
+    """Return the device block of the node (the gateway itself) that the modems hang off."""
+    return {
+        "identifiers": [f"gsmgw_{safe(topics.node)}"],
+        "name": f"gsmgw {topics.node}",
+        "manufacturer": "gsmgw",
+        "model": "SMS gateway",
+        "sw_version": __version__,
+    }
+
+
+def modem_device(topics: Topics, modem: ModemDescription) -> dict[str, object]:
+    """Return the device block of one modem."""
+    return {
+        "identifiers": [f"gsmgw_{safe(topics.node)}_{safe(modem.id)}"],
         "name": f"gsmgw {topics.node} {modem.id}",
         "manufacturer": modem.manufacturer or "gsmgw",
         "model": modem.model or "GSM modem",
         "sw_version": modem.revision or __version__,
     }
-    return device
 
 
-def _common(topics: Topics, modem: ModemDescription, object_id: str) -> dict[str, object]:
+def common(topics: Topics, device: dict[str, object], object_id: str) -> dict[str, object]:
+    """Return the keys every entity of this node has: unique id, device, availability."""
     return {
-        "unique_id": f"gsmgw_{_safe(topics.node)}_{object_id}",
-        "device": _device(topics, modem),
+        "unique_id": f"gsmgw_{safe(topics.node)}_{object_id}",
+        "device": device,
         "availability_topic": topics.availability,
         "payload_available": "online",
         "payload_not_available": "offline",
@@ -105,8 +129,8 @@ def _common(topics: Topics, modem: ModemDescription, object_id: str) -> dict[str
 
 def sensor_config(topics: Topics, modem: ModemDescription, sensor: Sensor) -> dict[str, object]:
     """Return the discovery config of one sensor."""
-    object_id = f"{_safe(modem.id)}_{sensor.key}"
-    config = _common(topics, modem, object_id) | {
+    object_id = f"{safe(modem.id)}_{sensor.key}"
+    config = common(topics, modem_device(topics, modem), object_id) | {
         "name": sensor.name,
         "state_topic": topics.modem(modem.id),
         "value_template": f"{{{{ value_json.{sensor.key} }}}}",
@@ -127,7 +151,7 @@ def sensor_config(topics: Topics, modem: ModemDescription, sensor: Sensor) -> di
 
 def notify_config(topics: Topics, modem: ModemDescription) -> dict[str, object]:
     """Return the discovery config of the notify entity that sends an SMS through this modem."""
-    object_id = f"{_safe(modem.id)}_send"
+    object_id = f"{safe(modem.id)}_send"
     modem_json = json.dumps(modem.id)
     # notify.send_message's message is "<number>: <text>"; the template makes a SPEC.md request.
     template = (
@@ -135,7 +159,7 @@ def notify_config(topics: Topics, modem: ModemDescription) -> dict[str, object]:
         "{{ {'to': p[0] | trim, 'text': (p[1] if p | count > 1 else '') | trim, "
         f"'modem': {modem_json}}} | tojson }}}}"
     )
-    return _common(topics, modem, object_id) | {
+    return common(topics, modem_device(topics, modem), object_id) | {
         "name": "Send SMS",
         "command_topic": topics.node_send,
         "command_template": template,
@@ -146,22 +170,71 @@ def notify_config(topics: Topics, modem: ModemDescription) -> dict[str, object]:
 
 def config_topic(component: str, topics: Topics, object_id: str) -> str:
     """Return ``homeassistant/<component>/<node_id>/<object_id>/config``."""
-    return f"{DISCOVERY_PREFIX}/{component}/gsmgw_{_safe(topics.node)}/{_safe(object_id)}/config"
+    return f"{DISCOVERY_PREFIX}/{component}/gsmgw_{safe(topics.node)}/{safe(object_id)}/config"
+
+
+def _encode(topics: Topics, entities: list[Entity]) -> list[tuple[str, bytes]]:
+    return [
+        (config_topic(component, topics, object_id), json.dumps(config).encode())
+        for component, object_id, config in entities
+    ]
 
 
 def discovery_messages(topics: Topics, modem: ModemDescription) -> list[tuple[str, bytes]]:
     """Return every (topic, payload) to publish, retained, for one modem."""
-    messages = [
-        (
-            config_topic("sensor", topics, f"{modem.id}_{sensor.key}"),
-            sensor_config(topics, modem, sensor),
-        )
+    device = modem_device(topics, modem)
+    entities: list[Entity] = [
+        ("sensor", f"{modem.id}_{sensor.key}", sensor_config(topics, modem, sensor))
         for sensor in SENSORS
     ]
-    messages.append(
-        (config_topic("notify", topics, f"{modem.id}_send"), notify_config(topics, modem))
-    )
-    return [(topic, json.dumps(config).encode()) for topic, config in messages]
+    entities += [
+        ("notify", f"{modem.id}_send", notify_config(topics, modem)),
+        (
+            "event",
+            f"{modem.id}_sms",
+            common(topics, device, f"{safe(modem.id)}_sms")
+            | {"name": "SMS received"}
+            | sms_event(topics, modem.id),
+        ),
+        (
+            "event",
+            f"{modem.id}_send_failed",
+            common(topics, device, f"{safe(modem.id)}_send_failed")
+            | {"name": "Send failed"}
+            | send_failed_event(topics, modem.id),
+        ),
+        (
+            "device_automation",
+            f"{modem.id}_sms_received",
+            {"device": device} | sms_trigger(topics, modem.id),
+        ),
+    ]
+    return _encode(topics, entities)
+
+
+def node_messages(topics: Topics) -> list[tuple[str, bytes]]:
+    """Return every (topic, payload) to publish, retained, for the node's own device."""
+    device = node_device(topics)
+    entities: list[Entity] = [
+        (
+            "event",
+            "sms",
+            common(topics, device, "sms") | {"name": "SMS received"} | sms_event(topics, None),
+        ),
+        (
+            "event",
+            "send_failed",
+            common(topics, device, "send_failed")
+            | {"name": "Send failed"}
+            | send_failed_event(topics, None),
+        ),
+        (
+            "event",
+            "errors",
+            common(topics, device, "errors") | {"name": "Errors"} | error_event(topics),
+        ),
+    ]
+    return _encode(topics, entities)
 
 
 class Announcer:
@@ -198,6 +271,10 @@ class Announcer:
     def announced(self, modem_id: str) -> None:
         """Record that a modem's configs reached the broker."""
         self._announced[modem_id] = self._modems[modem_id]
+
+    def node(self) -> list[tuple[str, bytes]]:
+        """Return the node device's configs (announced on every connection)."""
+        return node_messages(self._topics)
 
     def everything(self) -> list[tuple[str, list[tuple[str, bytes]]]]:
         """Return every known modem's configs (after Home Assistant restarted, or a reconnect)."""
