@@ -15,8 +15,8 @@ from gsmgw.bridges.mqtt._discovery import (
     Announcer,
     ModemDescription,
     discovery_messages,
-    node_messages,
 )
+from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.core import Topics
 from gsmgw.demo import Mosquitto
 
@@ -143,7 +143,7 @@ def test_every_asked_for_sensor_exists() -> None:
 
 
 def test_notify_sends_a_request_for_this_modem() -> None:
-    [(topic, notify)] = [(t, c) for t, c in configs() if "/notify/" in t]
+    [(topic, notify)] = [(t, c) for t, c in configs() if "/notify/" in t]  # the modem's
     assert topic == "homeassistant/notify/gsmgw_pi-shed/sim1_send/config"
     assert notify["command_topic"] == "gsmgw/pi-shed/send"
     template = notify["command_template"]
@@ -181,17 +181,27 @@ async def test_bridge_announces_modems_and_again_when_home_assistant_restarts(
     await running.core.enqueue(
         running.topics.modem("sim1"), {"state": "ready", "model": "EC25"}, retain=True
     )
-    count = len(discovery_messages(TOPICS, MODEM)) + len(node_messages(TOPICS))
-    announced = [await user.receive() for _ in range(count)]
+    topics = running.topics
+    expected = {t for t, _ in discovery_messages(topics, MODEM) + node_messages(topics)}
+
+    async def collect() -> dict[str, list[bool]]:
+        """Receive until every config came; return each topic's retain flags."""
+        seen: dict[str, list[bool]] = {}
+        while not expected <= set(seen):
+            message = await user.receive()
+            seen.setdefault(message.topic.value, []).append(message.retain)
+        return seen
+
+    announced = await collect()
+    assert set(announced) == expected
     # The modem's configs are live (after its state), not from the store; the node's went
-    # out when the bridge connected, before this user subscribed.
-    live = [m for m in announced if "/sim1_" in m.topic.value]
+    # out when the bridge connected, perhaps before this user subscribed.
+    live = [flags for topic, flags in announced.items() if "/sim1_" in topic]
     assert len(live) == len(discovery_messages(TOPICS, MODEM))
-    assert all(message.retain is False for message in live)
-    components = {m.topic.value.split("/")[1] for m in announced}
+    assert all(flags[0] is False for flags in live)
+    components = {topic.split("/")[1] for topic in announced}
     assert components == {"sensor", "notify", "event", "device_automation"}
     await user.client.publish(STATUS_TOPIC, b"online", qos=1)
-    again = [await user.receive() for _ in range(count)]
-    assert {m.topic.value for m in again} == {m.topic.value for m in announced}
-    for message in announced:  # clear the retained configs of this test's node
-        await user.client.publish(message.topic.value, b"", qos=1, retain=True)
+    assert set(await collect()) == expected
+    for topic in announced:  # clear the retained configs of this test's node
+        await user.client.publish(topic, b"", qos=1, retain=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from gsmgw.bridges.mqtt._discovery import ModemDescription, discovery_messages, node_messages
+from gsmgw.bridges.mqtt._discovery import ModemDescription, discovery_messages
+from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.core import Topics
 from gsmgw.demo import Mosquitto
 from tests.bridges.ha import fire, render

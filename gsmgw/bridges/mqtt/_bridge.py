@@ -24,9 +24,10 @@ from gsmgw.bridges.mqtt._client import (
     client_settings,
 )
 from gsmgw.bridges.mqtt._discovery import STATUS_TOPIC, Announcer
+from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.bridges.mqtt._publisher import STORE_RETRY_DELAY, STORE_RETRY_MAX_DELAY, Publisher
 from gsmgw.bridges.mqtt._requests import RequestHandler, RequestSettings
-from gsmgw.config import Config
+from gsmgw.config import Config, NotifyTarget
 from gsmgw.core import Core, Topics
 from gsmgw.errors import ConfigError
 
@@ -52,6 +53,8 @@ class BridgeSettings:
     shared: bool = False
     #: Home Assistant MQTT discovery.
     discovery: bool = True
+    #: ``[[homeassistant.notify]]``: a notify entity each.
+    notify_targets: tuple[NotifyTarget, ...] = ()
     requests: RequestSettings = field(default_factory=RequestSettings)
     reconnect_delay: float = RECONNECT_DELAY
     reconnect_max_delay: float = RECONNECT_MAX_DELAY
@@ -82,7 +85,11 @@ def settings_from_config(config: Config) -> tuple[BridgeSettings, ClientSettings
         known_modems=config.names() if config.modems else None,
     )
     bridge = BridgeSettings(
-        topics=topics, shared=mqtt.shared, discovery=mqtt.discovery, requests=requests
+        topics=topics,
+        shared=mqtt.shared,
+        discovery=mqtt.discovery,
+        notify_targets=config.notify_targets,
+        requests=requests,
     )
     return bridge, client
 
@@ -95,7 +102,11 @@ class Bridge:
         self._client_settings = client
         self._topics = settings.topics
         self._requests = RequestHandler(core, settings.topics, settings.requests)
-        self._announcer = Announcer(settings.topics) if settings.discovery else None
+        self._announcer = (
+            Announcer(settings.topics, node_messages(settings.topics, settings.notify_targets))
+            if settings.discovery
+            else None
+        )
         self._publisher = Publisher(
             core,
             settings.topics,

@@ -16,7 +16,7 @@ import json
 import re
 
 from gsmgw import __version__
-from gsmgw.bridges.mqtt._events import error_event, send_failed_event, sms_event, sms_trigger
+from gsmgw.bridges.mqtt._events import send_failed_event, sms_event, sms_trigger
 from gsmgw.core import Topics
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "ModemDescription",
     "Sensor",
     "discovery_messages",
-    "node_messages",
 ]
 
 DISCOVERY_PREFIX = "homeassistant"
@@ -173,7 +172,7 @@ def config_topic(component: str, topics: Topics, object_id: str) -> str:
     return f"{DISCOVERY_PREFIX}/{component}/gsmgw_{safe(topics.node)}/{safe(object_id)}/config"
 
 
-def _encode(topics: Topics, entities: list[Entity]) -> list[tuple[str, bytes]]:
+def encode(topics: Topics, entities: list[Entity]) -> list[tuple[str, bytes]]:
     return [
         (config_topic(component, topics, object_id), json.dumps(config).encode())
         for component, object_id, config in entities
@@ -209,39 +208,16 @@ def discovery_messages(topics: Topics, modem: ModemDescription) -> list[tuple[st
             {"device": device} | sms_trigger(topics, modem.id),
         ),
     ]
-    return _encode(topics, entities)
-
-
-def node_messages(topics: Topics) -> list[tuple[str, bytes]]:
-    """Return every (topic, payload) to publish, retained, for the node's own device."""
-    device = node_device(topics)
-    entities: list[Entity] = [
-        (
-            "event",
-            "sms",
-            common(topics, device, "sms") | {"name": "SMS received"} | sms_event(topics, None),
-        ),
-        (
-            "event",
-            "send_failed",
-            common(topics, device, "send_failed")
-            | {"name": "Send failed"}
-            | send_failed_event(topics, None),
-        ),
-        (
-            "event",
-            "errors",
-            common(topics, device, "errors") | {"name": "Errors"} | error_event(topics),
-        ),
-    ]
-    return _encode(topics, entities)
+    return encode(topics, entities)
 
 
 class Announcer:
     """Publishes discovery configs for every modem whose state went by, once per connection."""
 
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, node: list[tuple[str, bytes]] | None = None) -> None:
         self._topics = topics
+        #: The node device's configs (``_node.node_messages``), announced on every connection.
+        self._node = node or []
         self._modems: dict[str, ModemDescription] = {}
         self._announced: dict[str, ModemDescription] = {}
 
@@ -274,7 +250,7 @@ class Announcer:
 
     def node(self) -> list[tuple[str, bytes]]:
         """Return the node device's configs (announced on every connection)."""
-        return node_messages(self._topics)
+        return list(self._node)
 
     def everything(self) -> list[tuple[str, list[tuple[str, bytes]]]]:
         """Return every known modem's configs (after Home Assistant restarted, or a reconnect)."""
