@@ -142,6 +142,7 @@ class Daemon:
         from gsmgw.bridges.http import HttpApi, settings_from_config  # loads aiohttp
 
         self.http = HttpApi(gateway, settings_from_config(self.config))
+        gateway.http_state = lambda: "on"
         return self.http
 
     async def _ready(self, modems: ModemRunner) -> None:

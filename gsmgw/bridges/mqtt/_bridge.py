@@ -27,6 +27,7 @@ from gsmgw.bridges.mqtt._discovery import STATUS_TOPIC, Announcer
 from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.bridges.mqtt._publisher import STORE_RETRY_DELAY, STORE_RETRY_MAX_DELAY, Publisher
 from gsmgw.bridges.mqtt._requests import RequestHandler, RequestSettings
+from gsmgw.bridges.mqtt._status import STATUS_INTERVAL, NodeStatus
 from gsmgw.config import Config, NotifyTarget
 from gsmgw.core import Core, Topics
 from gsmgw.errors import ConfigError
@@ -62,6 +63,8 @@ class BridgeSettings:
     #: Backoff of the publisher while the store cannot write (a full disk) or be read.
     store_retry_delay: float = STORE_RETRY_DELAY
     store_retry_max_delay: float = STORE_RETRY_MAX_DELAY
+    #: Shortest time between two node status publications (``{prefix}/{node}/status``).
+    status_interval: float = STATUS_INTERVAL
 
     def backoff(self, tries: int) -> float:
         """Return the wait before reconnect attempt ``tries`` (0 after a working connection)."""
@@ -107,12 +110,14 @@ class Bridge:
             if settings.discovery
             else None
         )
+        self.status = NodeStatus(core, settings.topics, interval=settings.status_interval)
         self._publisher = Publisher(
             core,
             settings.topics,
             self._announcer,
             retry_delay=settings.store_retry_delay,
             retry_max_delay=settings.store_retry_max_delay,
+            on_published=self.status.changed,
         )
         #: Set while connected and subscribed, and while not (for status and tests).
         self.connected = asyncio.Event()
@@ -146,6 +151,7 @@ class Bridge:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._receive(client))
                 group.create_task(self._publisher.run(client))
+                group.create_task(self.status.run(client))
                 if self._announcer is not None:
                     # Retained configs may have been cleared meanwhile: announce them again.
                     self._announcer.reset()

@@ -37,7 +37,7 @@ _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 
 @dataclass(frozen=True, slots=True)
 class Sensor:
-    """One sensor, reading ``key`` of the modem state JSON."""
+    """One sensor, reading ``key`` of the modem state JSON (or of the node status)."""
 
     key: str
     name: str
@@ -46,9 +46,23 @@ class Sensor:
     state_class: str | None = None
     icon: str | None = None
     diagnostic: bool = False
+    #: A counter of the node status (``{prefix}/{node}/status``), kept current as the queue
+    #: moves, rather than a field of the modem state, published only when health changes.
+    counter: bool = False
+    #: The value template, when not ``value_json.<key>``.
+    template: str | None = None
 
 
-#: The modem state keys (``{prefix}/{node}/modem/{id}``) each sensor shows.
+#: dBm to percent as 3GPP TS 27.007 §8.5 +CSQ spans it: 0 at -113 dBm, 100 at -51 dBm.
+SIGNAL_PERCENT = (
+    "{% set s = value_json.signal %}"
+    "{{ none if s is none else [[((s + 113) * 100 / 62) | round | int, 0] | max, 100] | min }}"
+)
+#: A daily total (``state_class: total``) is reset at the node's local midnight: HA's statistics
+#: read the new cycle from ``last_reset``, never a fall of the value as a meter swap.
+DAY_STARTED = "{{ value_json.day_started_at }}"
+
+#: The sensors of a modem's device.
 SENSORS = (
     Sensor("state", "State", icon="mdi:sim"),
     Sensor(
@@ -61,8 +75,31 @@ SENSORS = (
     ),
     Sensor("operator", "Operator", icon="mdi:radio-tower"),
     Sensor("registration", "Registration", icon="mdi:network", diagnostic=True),
-    Sensor("queue_depth", "Queue depth", unit="messages", state_class="measurement"),
-    Sensor("sent_today", "Sent today", unit="messages", state_class="total_increasing"),
+    Sensor(
+        "signal_percent",
+        "Signal level",
+        unit="%",
+        state_class="measurement",
+        icon="mdi:signal",
+        diagnostic=True,
+        template=SIGNAL_PERCENT,
+    ),
+    Sensor(
+        "queue_depth",
+        "Queue depth",
+        unit="messages",
+        state_class="measurement",
+        icon="mdi:tray-full",
+        counter=True,
+    ),
+    Sensor(
+        "sent_today",
+        "Sent today",
+        unit="parts",
+        state_class="total",
+        icon="mdi:message-arrow-right",
+        counter=True,
+    ),
     Sensor("last_error", "Last error", icon="mdi:alert-circle-outline", diagnostic=True),
 )
 
@@ -129,11 +166,18 @@ def common(topics: Topics, device: dict[str, object], object_id: str) -> dict[st
 def sensor_config(topics: Topics, modem: ModemDescription, sensor: Sensor) -> dict[str, object]:
     """Return the discovery config of one sensor."""
     object_id = f"{safe(modem.id)}_{sensor.key}"
+    template = sensor.template or f"{{{{ value_json.{sensor.key} }}}}"
+    if sensor.counter:
+        # Of the node status: "None" (HA: unknown) until this modem's counters are in it.
+        counters = f"(value_json.modems.get({json.dumps(modem.id)}) or {{}})"
+        template = f"{{{{ {counters}.get({json.dumps(sensor.key)}) }}}}"
     config = common(topics, modem_device(topics, modem), object_id) | {
         "name": sensor.name,
-        "state_topic": topics.modem(modem.id),
-        "value_template": f"{{{{ value_json.{sensor.key} }}}}",
+        "state_topic": topics.status if sensor.counter else topics.modem(modem.id),
+        "value_template": template,
     }
+    if sensor.state_class == "total":
+        config["last_reset_value_template"] = DAY_STARTED
     optional = {
         "device_class": sensor.device_class,
         "unit_of_measurement": sensor.unit,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from gsmgw.bridges.mqtt._discovery import Entity, common, encode, node_device
+from gsmgw.bridges.mqtt._discovery import DAY_STARTED, Entity, common, encode, node_device
 from gsmgw.bridges.mqtt._events import error_event, send_failed_event, sms_event
 from gsmgw.config import NotifyTarget
 from gsmgw.core import Topics
@@ -26,6 +26,67 @@ GENERIC_TEMPLATE = (
 LAST_ERROR_TEMPLATE = (
     "{% set e = value_json.get('error') if value_json is mapping else none %}"
     "{{ ((e.get('code') ~ ': ' ~ e.get('message')) if e is mapping else value)[:255] }}"
+)
+
+
+_QUEUE_STATE: dict[str, object] = {
+    "unit_of_measurement": "messages",
+    "state_class": "measurement",
+    "icon": "mdi:tray",
+}
+#: The node's counters: (key, name, value template, extra config), from the node status.
+_COUNTERS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
+    (
+        "queue_depth",
+        "Queue depth",
+        "{{ value_json.queue_depth }}",
+        {
+            "unit_of_measurement": "messages",
+            "state_class": "measurement",
+            "icon": "mdi:tray-full",
+            # Every state's count as attributes.
+            "json_attributes_template": "{{ value_json.queue | tojson }}",
+        },
+    ),
+    *(
+        (
+            f"queue_{state}",
+            f"Queue {state}",
+            f"{{{{ value_json.queue.{state} }}}}",
+            _QUEUE_STATE,
+        )
+        for state in ("queued", "retrying", "sending")
+    ),
+    (
+        "sent_today",
+        "Sent today",
+        "{{ value_json.sent_today }}",
+        {
+            "unit_of_measurement": "parts",
+            "state_class": "total",
+            "last_reset_value_template": DAY_STARTED,
+            "icon": "mdi:message-arrow-right",
+        },
+    ),
+    (
+        "started",
+        "Started",
+        "{{ value_json.started_at }}",
+        {"device_class": "timestamp", "entity_category": "diagnostic"},
+    ),
+    (
+        "modems_ready",
+        "Modems ready",
+        "{{ value_json.modems_ready }}",
+        {"state_class": "measurement", "icon": "mdi:sim"},
+    ),
+    ("mqtt", "MQTT", "{{ value_json.mqtt }}", {"entity_category": "diagnostic", "icon": "mdi:lan"}),
+    (
+        "http",
+        "HTTP API",
+        "{{ value_json.http }}",
+        {"entity_category": "diagnostic", "icon": "mdi:api"},
+    ),
 )
 
 
@@ -73,6 +134,11 @@ def node_messages(
         ),
         _notify(topics, "send", "Send SMS", GENERIC_TEMPLATE),
     ]
+    for key, name, template, extra in _COUNTERS:
+        config = {"state_topic": topics.status, "value_template": template} | extra
+        if "json_attributes_template" in extra:
+            config["json_attributes_topic"] = topics.status
+        entities.append(entity("sensor", key, name, config))
     entities += [
         _notify(topics, f"notify_{target.slug}", f"SMS {target.name}", target_template(target))
         for target in targets
