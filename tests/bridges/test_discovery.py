@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # https://www.home-assistant.io/integrations/mqtt/#discovery-topic
 TOPIC = re.compile(
-    r"homeassistant/(sensor|notify|event|device_automation)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config"
+    r"homeassistant/(sensor|notify|event|device_automation|text)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config"
 )
 COMMON_KEYS = {
     "availability", "availability_mode", "availability_template", "availability_topic",
@@ -48,13 +48,20 @@ EVENT_KEYS = COMMON_KEYS | {"device_class", "event_types", "state_topic", "value
 TRIGGER_KEYS = {
     "automation_type", "device", "payload", "qos", "subtype", "topic", "type", "value_template",
 }  # fmt: skip
+# https://www.home-assistant.io/integrations/text.mqtt/#configuration-variables
+TEXT_KEYS = COMMON_KEYS | {
+    "command_template", "command_topic", "max", "min", "mode", "optimistic", "pattern", "retain",
+    "state_topic", "value_template",
+}  # fmt: skip
 KEYS = {
+    "text": TEXT_KEYS,
     "sensor": SENSOR_KEYS,
     "notify": NOTIFY_KEYS,
     "event": EVENT_KEYS,
     "device_automation": TRIGGER_KEYS,
 }
 REQUIRED = {
+    "text": {"command_topic"},
     "sensor": {"state_topic"},
     "notify": {"command_topic"},
     "event": {"state_topic", "event_types"},
@@ -200,7 +207,7 @@ async def test_bridge_announces_modems_and_again_when_home_assistant_restarts(
     assert len(live) == len(discovery_messages(TOPICS, MODEM))
     assert all(flags[0] is False for flags in live)
     components = {topic.split("/")[1] for topic in announced}
-    assert components == {"sensor", "notify", "event", "device_automation"}
+    assert components == {"sensor", "notify", "event", "device_automation", "text"}
     await user.client.publish(STATUS_TOPIC, b"online", qos=1)
     assert set(await collect()) == expected
     for topic in announced:  # clear the retained configs of this test's node

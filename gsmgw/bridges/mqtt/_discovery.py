@@ -223,6 +223,42 @@ def encode(topics: Topics, entities: list[Entity]) -> list[tuple[str, bytes]]:
     ]
 
 
+#: A USSD code as the text entity accepts it (TS 22.030 §6.5.2: digits, * and #).
+USSD_PATTERN = r"^[0-9*#+]{2,40}$"
+#: The answer, or the refusal's message, cut to HA's 255 characters (the whole as attributes).
+USSD_ANSWER_TEMPLATE = (
+    "{% set e = value_json.get('error') %}"
+    "{{ (value_json.get('answer') if e is none else e.get('code') ~ ': ' ~ e.get('message'))"
+    " | string | truncate(255, true, '') }}"
+)
+
+
+def ussd_entities(topics: Topics, modem: ModemDescription) -> list[Entity]:
+    """Return a modem's USSD ``text`` entity and the sensor of its last answer."""
+    device = modem_device(topics, modem)
+    answer = topics.ussd_answer(modem.id)
+    command = {"code": "value", "modem": json.dumps(modem.id), "reply_to": json.dumps(answer)}
+    template = "{{ {" + ", ".join(f"'{k}': {v}" for k, v in command.items()) + "} | tojson }}"
+    code = common(topics, device, f"{safe(modem.id)}_ussd") | {
+        "name": "USSD code",
+        "command_topic": topics.ussd,
+        "command_template": template,
+        "pattern": USSD_PATTERN,
+        "min": 2,
+        "max": 40,
+        "qos": 1,
+        "icon": "mdi:dialpad",
+    }
+    sensor = common(topics, device, f"{safe(modem.id)}_ussd_answer") | {
+        "name": "USSD answer",
+        "state_topic": answer,
+        "value_template": USSD_ANSWER_TEMPLATE,
+        "json_attributes_topic": answer,
+        "icon": "mdi:message-reply-text",
+    }
+    return [("text", f"{modem.id}_ussd", code), ("sensor", f"{modem.id}_ussd_answer", sensor)]
+
+
 def discovery_messages(topics: Topics, modem: ModemDescription) -> list[tuple[str, bytes]]:
     """Return every (topic, payload) to publish, retained, for one modem."""
     device = modem_device(topics, modem)
@@ -251,6 +287,7 @@ def discovery_messages(topics: Topics, modem: ModemDescription) -> list[tuple[st
             f"{modem.id}_sms_received",
             {"device": device} | sms_trigger(topics, modem.id),
         ),
+        *ussd_entities(topics, modem),
     ]
     return encode(topics, entities)
 
