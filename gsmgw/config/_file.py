@@ -40,6 +40,8 @@ _TOKEN = re.compile(r"[\x21-\x7e]{16,256}")
 #: 16 and 9 with the NUL); printable ASCII without ':' so the users file's lines split cleanly.
 _SMPP_SYSTEM_ID = re.compile(r"[\x21-\x39\x3b-\x7e]{1,15}")
 _SMPP_PASSWORD = re.compile(r"[\x21-\x39\x3b-\x7e]{1,8}")
+#: A notify target's number as typed: E.164, national or a short code (normalised when sent).
+_TARGET_NUMBER = re.compile(r"\+?[0-9]{2,20}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +104,19 @@ class MqttConfig:
     def port(self) -> int:
         """Return the broker's port (1883, or 8883 for TLS, unless the URL names one)."""
         return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyTarget:
+    """``[[homeassistant.notify]]``: a named recipient, its own notify entity in Home Assistant."""
+
+    name: str
+    to: tuple[str, ...]
+
+    @property
+    def slug(self) -> str:
+        """The name as an object id: lowercase letters, digits and ``_``."""
+        return re.sub(r"[^a-z0-9]+", "_", self.name.lower()).strip("_") or "target"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,6 +254,8 @@ class Config:
     modems: tuple[ModemConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     opt_out: OptOutConfig = OptOutConfig()
+    #: ``[[homeassistant.notify]]``, in file order.
+    notify_targets: tuple[NotifyTarget, ...] = ()
 
     def modem_ids(self, name: str) -> frozenset[str]:
         """Return the modem ids a modem id or group name stands for (empty when unknown)."""
@@ -285,6 +302,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     opt_out = OptOutConfig(
         keywords=root.table("opt_out").strings("keywords", ("STOP", "UNSUBSCRIBE"))
     )
+    targets = _notify_targets(root.table("homeassistant"))
     root.finish()
     return Config(
         file=file,
@@ -295,7 +313,29 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
         modems=modems,
         rules=rules,
         opt_out=opt_out,
+        notify_targets=targets,
     )
+
+
+def _notify_targets(table: Table) -> tuple[NotifyTarget, ...]:
+    targets: list[NotifyTarget] = []
+    for entry in table.tables("notify"):
+        name = entry.string("name", "").strip()
+        if not name or len(name) > 64:
+            raise entry.error("name", "must be a name of 1 to 64 characters")
+        # One number or a list, as the old integration's ``recipient`` took.
+        one = isinstance(entry.data.get("to"), str)
+        numbers = (entry.string("to", ""),) if one else entry.strings("to")
+        if not numbers:
+            raise entry.error("to", "must be a number or a list of numbers")
+        for number in numbers:
+            if not _TARGET_NUMBER.fullmatch(number.replace(" ", "")):
+                raise entry.error("to", f"{number!r} is not a phone number")
+        target = NotifyTarget(name=name, to=tuple(n.replace(" ", "") for n in numbers))
+        if any(t.slug == target.slug for t in targets):
+            raise entry.error("name", f"{name!r} is a second target of the same name")
+        targets.append(target)
+    return tuple(targets)
 
 
 def _prefixes(table: Table, key: str) -> tuple[str, ...]:

@@ -131,6 +131,18 @@ class Core(Protocol):
     def node_health(self) -> NodeHealth:
         """Return how many modems are configured and how many are ready."""
 
+    async def node_status(self) -> Mapping[str, object]:
+        """Return the node's counters, the JSON of ``{prefix}/{node}/status`` (README "MQTT").
+
+        ``queue`` (messages per state), ``queue_depth`` (queued, retrying and sending),
+        ``sent_today`` (parts since local midnight, ``day_started_at``), ``started_at``,
+        ``uptime``, ``mqtt``, ``http``, ``modems_ready`` and per modem id ``modems.<id>``
+        with ``queue_depth`` and ``sent_today``.
+
+        Raises:
+            StoreError: the store could not be read (the bridge asks again later).
+        """
+
 
 class SmppCore(Core, Protocol):
     """What the SMPP server needs beyond the other bridges (SPEC.md "SMPP server")."""

@@ -77,6 +77,15 @@ class Topics:
         """Rejections of requests that named no reply topic."""
         return self.node_topic("errors")
 
+    @property
+    def status(self) -> str:
+        """The node's counters (queue by state, sent today, uptime), retained."""
+        return self.node_topic("status")
+
+    def ussd_answer(self, modem_id: str) -> str:
+        """Where Home Assistant's USSD entity asks the answers of a modem's codes to go."""
+        return self.node_topic(f"ussd/answer/{modem_id}")
+
     def modem(self, modem_id: str) -> str:
         """Retained health of one modem."""
         return self.node_topic(f"modem/{modem_id}")

@@ -149,6 +149,7 @@ class Daemon:
         from gsmgw.bridges.http import HttpApi, settings_from_config  # loads aiohttp
 
         self.http = HttpApi(gateway, settings_from_config(self.config))
+        gateway.http_state = lambda: "on"
         return self.http
 
     def _smpp_server(self, gateway: Gateway) -> SmppServer | None:

@@ -87,6 +87,7 @@ class Gateway:
         self.mqtt_state: Callable[[], str] = lambda: "off"
         #: The SMPP server's sessions (``gsmgw status``); none while it is off.
         self.smpp_status: Callable[[], list[dict[str, object]]] = list
+        self.http_state: Callable[[], str] = lambda: "off"
         self.started = time.monotonic()  # uptime survives a wall-clock jump
 
     def reload(self, config: Config) -> None:
@@ -221,6 +222,36 @@ class Gateway:
         """Return how many modems there are and how many are ready to send."""
         views = self.dispatcher.views()
         return NodeHealth(sum(1 for view in views if view.ready), len(self.config.modems))
+
+    async def node_status(self) -> dict[str, object]:
+        """Return the node's counters for ``{prefix}/{node}/status`` (from what op_status reads)."""
+        counts = await self.store.state_counts()
+        # A daily total resets at the node's local midnight (README "Home Assistant").
+        day = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        modems: dict[str, dict[str, object]] = {}
+        sent_today = 0
+        for entry in self.dispatcher.status():
+            modem_id = str(entry["id"])
+            sent = await self.store.sent_parts_since(modem_id, day)
+            sent_today += sent
+            modems[modem_id] = {"queue_depth": entry["waiting"], "sent_today": sent}
+        uptime = time.monotonic() - self.started
+        waiting = (MessageState.QUEUED, MessageState.RETRYING, MessageState.SENDING)
+        return {
+            "node": self.config.gateway.node,
+            "started_at": datetime.fromtimestamp(time.time() - uptime)
+            .astimezone()
+            .isoformat(timespec="seconds"),
+            "uptime": round(uptime),
+            "mqtt": self.mqtt_state(),
+            "http": self.http_state(),
+            "queue": {str(state): counts.get(state, 0) for state in MessageState},
+            "queue_depth": sum(counts.get(state, 0) for state in waiting),
+            "sent_today": sent_today,
+            "day_started_at": day.isoformat(timespec="seconds"),
+            "modems_ready": self.node_health().modems_ready,
+            "modems": modems,
+        }
 
     # --- modem health ------------------------------------------------------------------------
 

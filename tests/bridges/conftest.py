@@ -67,6 +67,9 @@ class RecordingCore:
         #: disk does (StoreError), to test that the bridge rides it out.
         self.read_failures = 0
         self.ack_failures = 0
+        #: What node_status returns, and how often it was asked.
+        self.status: dict[str, object] = {"queue_depth": 0, "modems": {}}
+        self.status_reads = 0
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
@@ -141,6 +144,10 @@ class RecordingCore:
 
     def node_health(self) -> NodeHealth:
         return NodeHealth(0, 0)
+
+    async def node_status(self) -> Mapping[str, object]:
+        self.status_reads += 1
+        return dict(self.status)
 
     async def enqueue(self, topic: str, payload: object, *, retain: bool = False) -> int:
         """Add a publication, as the store does when it commits an SMS or an event."""

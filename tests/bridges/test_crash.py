@@ -41,6 +41,9 @@ CHILD = textwrap.dedent(
         async def next_publications(self, limit):
             await asyncio.Event().wait()
 
+        async def node_status(self):
+            return {}
+
         async def ack_publication(self, publication_id):
             raise AssertionError
 

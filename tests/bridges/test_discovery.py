@@ -16,6 +16,7 @@ from gsmgw.bridges.mqtt._discovery import (
     ModemDescription,
     discovery_messages,
 )
+from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.core import Topics
 from gsmgw.demo import Mosquitto
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users
 
 # https://www.home-assistant.io/integrations/mqtt/#discovery-topic
-TOPIC = re.compile(r"homeassistant/(sensor|notify)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config")
+TOPIC = re.compile(
+    r"homeassistant/(sensor|notify|event|device_automation|text)/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/config"
+)
 COMMON_KEYS = {
     "availability", "availability_mode", "availability_template", "availability_topic",
     "device", "enabled_by_default", "encoding", "entity_category", "icon",
@@ -39,7 +42,31 @@ SENSOR_KEYS = COMMON_KEYS | {
 }  # fmt: skip
 # https://www.home-assistant.io/integrations/notify.mqtt/#configuration-variables
 NOTIFY_KEYS = COMMON_KEYS | {"command_template", "command_topic", "retain"}
-REQUIRED = {"sensor": {"state_topic"}, "notify": {"command_topic"}}
+# https://www.home-assistant.io/integrations/event.mqtt/#configuration-variables
+EVENT_KEYS = COMMON_KEYS | {"device_class", "event_types", "state_topic", "value_template"}
+# https://www.home-assistant.io/integrations/device_trigger.mqtt/#configuration-variables
+TRIGGER_KEYS = {
+    "automation_type", "device", "payload", "qos", "subtype", "topic", "type", "value_template",
+}  # fmt: skip
+# https://www.home-assistant.io/integrations/text.mqtt/#configuration-variables
+TEXT_KEYS = COMMON_KEYS | {
+    "command_template", "command_topic", "max", "min", "mode", "optimistic", "pattern", "retain",
+    "state_topic", "value_template",
+}  # fmt: skip
+KEYS = {
+    "text": TEXT_KEYS,
+    "sensor": SENSOR_KEYS,
+    "notify": NOTIFY_KEYS,
+    "event": EVENT_KEYS,
+    "device_automation": TRIGGER_KEYS,
+}
+REQUIRED = {
+    "text": {"command_topic"},
+    "sensor": {"state_topic"},
+    "notify": {"command_topic"},
+    "event": {"state_topic", "event_types"},
+    "device_automation": {"automation_type", "device", "subtype", "topic", "type"},
+}
 DEVICE_KEYS = {
     "configuration_url", "connections", "hw_version", "identifiers", "manufacturer", "model",
     "model_id", "name", "serial_number", "suggested_area", "sw_version", "via_device",
@@ -62,7 +89,9 @@ def test_topics_and_keys_follow_the_schema() -> None:
         assert match is not None
         component = match.group(1)
         assert REQUIRED[component] <= set(config)
-        assert set(config) <= (SENSOR_KEYS if component == "sensor" else NOTIFY_KEYS)
+        assert set(config) <= KEYS[component]
+        if component == "device_automation":
+            continue
         assert config["availability_topic"] == "gsmgw/pi-shed/availability"
         assert (config["payload_available"], config["payload_not_available"]) == (
             "online",
@@ -70,9 +99,14 @@ def test_topics_and_keys_follow_the_schema() -> None:
         )
         assert config.get("state_class", "measurement") in STATE_CLASSES
         assert config.get("entity_category", "diagnostic") in {"diagnostic", "config"}
-    unique_ids = [config["unique_id"] for _, config in found]
-    assert len(set(unique_ids)) == len(unique_ids) == len(SENSORS) + 1
+    unique_ids = [config["unique_id"] for _, config in found if "unique_id" in config]
+    assert len(set(unique_ids)) == len(unique_ids) == len(found) - 1  # all but the trigger
     assert len({topic for topic, _ in found}) == len(found)
+    nodes = [(t, json.loads(p)) for t, p in node_messages(TOPICS)]
+    assert all(TOPIC.fullmatch(topic) for topic, _ in nodes)
+    node_ids = {config["unique_id"] for _, config in nodes}
+    assert len(node_ids) == len(nodes)
+    assert not node_ids & set(unique_ids)
 
 
 def test_one_device_per_modem() -> None:
@@ -96,17 +130,17 @@ def test_one_device_per_modem() -> None:
 
 @pytest.mark.parametrize(
     ("key", "device_class", "unit"),
-    [("signal", "signal_strength", "dBm"), ("queue_depth", None, "messages")],
+    [("signal", "signal_strength", "dBm"), ("registration", None, None)],
 )
 def test_sensors_read_the_retained_modem_state(
-    key: str, device_class: str | None, unit: str
+    key: str, device_class: str | None, unit: str | None
 ) -> None:
-    by_id = {config["unique_id"]: config for _, config in configs()}
+    by_id = {config.get("unique_id"): config for _, config in configs()}
     sensor = by_id[f"gsmgw_pi-shed_sim1_{key}"]
     assert sensor["state_topic"] == "gsmgw/pi-shed/modem/sim1"
     assert sensor["value_template"] == f"{{{{ value_json.{key} }}}}"
     assert sensor.get("device_class") == device_class
-    assert sensor["unit_of_measurement"] == unit
+    assert sensor.get("unit_of_measurement") == unit
 
 
 def test_every_asked_for_sensor_exists() -> None:
@@ -116,7 +150,7 @@ def test_every_asked_for_sensor_exists() -> None:
 
 
 def test_notify_sends_a_request_for_this_modem() -> None:
-    [(topic, notify)] = [(t, c) for t, c in configs() if "/notify/" in t]
+    [(topic, notify)] = [(t, c) for t, c in configs() if "/notify/" in t]  # the modem's
     assert topic == "homeassistant/notify/gsmgw_pi-shed/sim1_send/config"
     assert notify["command_topic"] == "gsmgw/pi-shed/send"
     template = notify["command_template"]
@@ -154,11 +188,27 @@ async def test_bridge_announces_modems_and_again_when_home_assistant_restarts(
     await running.core.enqueue(
         running.topics.modem("sim1"), {"state": "ready", "model": "EC25"}, retain=True
     )
-    announced = [await user.receive() for _ in range(len(SENSORS) + 1)]
-    assert all(message.retain is False for message in announced)  # live, not from the store
-    assert {m.topic.value.split("/")[1] for m in announced} == {"sensor", "notify"}
+    topics = running.topics
+    expected = {t for t, _ in discovery_messages(topics, MODEM) + node_messages(topics)}
+
+    async def collect() -> dict[str, list[bool]]:
+        """Receive until every config came; return each topic's retain flags."""
+        seen: dict[str, list[bool]] = {}
+        while not expected <= set(seen):
+            message = await user.receive()
+            seen.setdefault(message.topic.value, []).append(message.retain)
+        return seen
+
+    announced = await collect()
+    assert set(announced) == expected
+    # The modem's configs are live (after its state), not from the store; the node's went
+    # out when the bridge connected, perhaps before this user subscribed.
+    live = [flags for topic, flags in announced.items() if "/sim1_" in topic]
+    assert len(live) == len(discovery_messages(TOPICS, MODEM))
+    assert all(flags[0] is False for flags in live)
+    components = {topic.split("/")[1] for topic in announced}
+    assert components == {"sensor", "notify", "event", "device_automation", "text"}
     await user.client.publish(STATUS_TOPIC, b"online", qos=1)
-    again = [await user.receive() for _ in range(len(SENSORS) + 1)]
-    assert {m.topic.value for m in again} == {m.topic.value for m in announced}
-    for message in announced:  # clear the retained configs of this test's node
-        await user.client.publish(message.topic.value, b"", qos=1, retain=True)
+    assert set(await collect()) == expected
+    for topic in announced:  # clear the retained configs of this test's node
+        await user.client.publish(topic, b"", qos=1, retain=True)

@@ -24,9 +24,11 @@ from gsmgw.bridges.mqtt._client import (
     client_settings,
 )
 from gsmgw.bridges.mqtt._discovery import STATUS_TOPIC, Announcer
+from gsmgw.bridges.mqtt._node import node_messages
 from gsmgw.bridges.mqtt._publisher import STORE_RETRY_DELAY, STORE_RETRY_MAX_DELAY, Publisher
 from gsmgw.bridges.mqtt._requests import RequestHandler, RequestSettings
-from gsmgw.config import Config
+from gsmgw.bridges.mqtt._status import STATUS_INTERVAL, NodeStatus
+from gsmgw.config import Config, NotifyTarget
 from gsmgw.core import Core, Topics
 from gsmgw.errors import ConfigError
 
@@ -52,6 +54,8 @@ class BridgeSettings:
     shared: bool = False
     #: Home Assistant MQTT discovery.
     discovery: bool = True
+    #: ``[[homeassistant.notify]]``: a notify entity each.
+    notify_targets: tuple[NotifyTarget, ...] = ()
     requests: RequestSettings = field(default_factory=RequestSettings)
     reconnect_delay: float = RECONNECT_DELAY
     reconnect_max_delay: float = RECONNECT_MAX_DELAY
@@ -59,6 +63,8 @@ class BridgeSettings:
     #: Backoff of the publisher while the store cannot write (a full disk) or be read.
     store_retry_delay: float = STORE_RETRY_DELAY
     store_retry_max_delay: float = STORE_RETRY_MAX_DELAY
+    #: Shortest time between two node status publications (``{prefix}/{node}/status``).
+    status_interval: float = STATUS_INTERVAL
 
     def backoff(self, tries: int) -> float:
         """Return the wait before reconnect attempt ``tries`` (0 after a working connection)."""
@@ -82,7 +88,11 @@ def settings_from_config(config: Config) -> tuple[BridgeSettings, ClientSettings
         known_modems=config.names() if config.modems else None,
     )
     bridge = BridgeSettings(
-        topics=topics, shared=mqtt.shared, discovery=mqtt.discovery, requests=requests
+        topics=topics,
+        shared=mqtt.shared,
+        discovery=mqtt.discovery,
+        notify_targets=config.notify_targets,
+        requests=requests,
     )
     return bridge, client
 
@@ -95,13 +105,19 @@ class Bridge:
         self._client_settings = client
         self._topics = settings.topics
         self._requests = RequestHandler(core, settings.topics, settings.requests)
-        self._announcer = Announcer(settings.topics) if settings.discovery else None
+        self._announcer = (
+            Announcer(settings.topics, node_messages(settings.topics, settings.notify_targets))
+            if settings.discovery
+            else None
+        )
+        self.status = NodeStatus(core, settings.topics, interval=settings.status_interval)
         self._publisher = Publisher(
             core,
             settings.topics,
             self._announcer,
             retry_delay=settings.store_retry_delay,
             retry_max_delay=settings.store_retry_max_delay,
+            on_published=self.status.changed,
         )
         #: Set while connected and subscribed, and while not (for status and tests).
         self.connected = asyncio.Event()
@@ -135,6 +151,7 @@ class Bridge:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._receive(client))
                 group.create_task(self._publisher.run(client))
+                group.create_task(self.status.run(client))
                 if self._announcer is not None:
                     # Retained configs may have been cleared meanwhile: announce them again.
                     self._announcer.reset()
@@ -197,6 +214,8 @@ class Bridge:
 
     async def _announce_all(self, client: MqttClient) -> None:
         assert self._announcer is not None
+        for topic, payload in self._announcer.node():
+            await client.publish(topic, payload, retain=True)
         for modem_id, messages in self._announcer.everything():
             for topic, payload in messages:
                 await client.publish(topic, payload, retain=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import logging
 from typing import NoReturn
 
@@ -43,8 +44,11 @@ class Publisher:
         *,
         retry_delay: float = STORE_RETRY_DELAY,
         retry_max_delay: float = STORE_RETRY_MAX_DELAY,
+        on_published: Callable[[], None] | None = None,
     ) -> None:
         self._core = core
+        #: Told after each entry: the node status's counters may have moved.
+        self._on_published = on_published
         self._topics = topics
         self._announcer = announcer
         self._retry_delay = retry_delay
@@ -114,6 +118,8 @@ class Publisher:
             return
         await client.publish(topic, entry.payload, retain=entry.retain)
         await self._ack(entry)
+        if self._on_published is not None:
+            self._on_published()
         modem_prefix = self._topics.modem("")
         if self._announcer is not None and topic.startswith(modem_prefix):
             modem_id = topic.removeprefix(modem_prefix)
