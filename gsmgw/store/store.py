@@ -27,7 +27,7 @@ from gsmgw.models import (
     StatusReport,
     utc_now,
 )
-from gsmgw.store import inbox, outbox, progress, queries, views
+from gsmgw.store import deliveries, inbox, outbox, progress, queries, views
 from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
@@ -414,6 +414,10 @@ class Store:
     async def state_counts(self) -> dict[MessageState, int]:
         """Count outbound messages per state."""
         return await self._run(lambda tx: queries.state_counts(tx.conn))
+
+    async def dlr_of(self, message_id: str) -> tuple[int | None, str | None]:
+        """Return a message's Kannel ``(dlr_mask, dlr_url)``."""
+        return await self._run(lambda tx: deliveries.dlr_of(tx.conn, message_id), durable=False)
 
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times

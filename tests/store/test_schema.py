@@ -38,11 +38,12 @@ async def test_migrates_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "new" / "gsmgw.db"
     async with Store(path):
         pass
-    assert user_version(path) == SCHEMA_VERSION == 3
+    assert user_version(path) == SCHEMA_VERSION == 4
     assert {"outbox", "outbox_part", "inbox", "inbox_part", "publication", "opt_out"} <= tables(
         path
     )
     assert "inbox_undecodable" in tables(path)
+    assert "delivery" in tables(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

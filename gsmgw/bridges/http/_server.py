@@ -23,6 +23,7 @@ from aiohttp import hdrs, web
 from gsmgw.bridges.guards import RateLimiter
 from gsmgw.bridges.http._auth import CHALLENGE, Tokens
 from gsmgw.bridges.http._errors import ApiError
+from gsmgw.bridges.http._kannel import KANNEL_PATH, Kannel
 from gsmgw.bridges.http._routes import Routes
 from gsmgw.bridges.requests import MAX_PAYLOAD, RATE_BURST, RATE_PER_SECOND
 from gsmgw.config import Config
@@ -35,6 +36,8 @@ LOGGER = logging.getLogger(__package__)
 
 #: Paths anyone may ask (SPEC.md: ``/v1/health`` needs no token).
 OPEN_PATHS = frozenset({"/v1/health"})
+#: Paths whose handler checks credentials itself: Kannel's, from its query, refused with a 403.
+SELF_CHECKED_PATHS = frozenset({KANNEL_PATH})
 # All of these are in seconds.
 #: An idle keep-alive connection is closed after this long (aiohttp's default is an hour).
 KEEPALIVE_TIMEOUT = 75.0
@@ -92,8 +95,12 @@ class HttpApi:
         self._tokens = Tokens(settings.tokens)
         self._limiter = RateLimiter(rate=settings.rate, burst=settings.burst)
         self.routes = Routes(core, default_region=settings.default_region)
+        self.kannel = Kannel(
+            core, self._tokens, self._limiter, default_region=settings.default_region
+        )
         self.app = web.Application(middlewares=[self._guard], client_max_size=MAX_PAYLOAD)
         self.app.add_routes(self.routes.table())
+        self.app.add_routes(self.kannel.table())
         #: The bound port (the configured one, or the one the system chose for port 0).
         self.port: int | None = None
         self.listening = asyncio.Event()
@@ -140,7 +147,7 @@ class HttpApi:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         name: str | None = None
         try:
-            if request.path not in OPEN_PATHS:
+            if request.path not in OPEN_PATHS and request.path not in SELF_CHECKED_PATHS:
                 name = self._tokens.check(request.headers.get(hdrs.AUTHORIZATION))
                 if name is None:
                     raise ApiError(
