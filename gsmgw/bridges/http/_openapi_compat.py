@@ -73,6 +73,54 @@ def _kannel_operation(operation_id: str, form: bool) -> dict[str, Any]:
     return operation
 
 
+_ALERTMANAGER = {
+    "operationId": "alertmanager",
+    "summary": "A Prometheus Alertmanager (or Grafana) webhook: one SMS per recipient",
+    "parameters": [
+        {
+            "name": "to",
+            "in": "query",
+            "required": True,
+            "description": "a recipient (+ as %2B); repeat for several",
+            "schema": {"type": "array", "items": {"type": "string"}},
+            "style": "form",
+            "explode": True,
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "alerts"],
+                    "properties": {
+                        "version": {"type": "string"},
+                        "groupKey": {"type": "string"},
+                        "status": {"type": "string", "enum": ["firing", "resolved"]},
+                        "alerts": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "202": {
+            "description": "queued: {id, text, results: [{id, state}]}",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "200": {
+            "description": "a retry of a notification queued already: its messages' states",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "400": {
+            "description": "not a notification, or a bad 'to'",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+}
+
+
 def compat_paths() -> dict[str, Any]:
     """Return the paths of ``/cgi-bin/sendsms`` and ``/v1/alertmanager``."""
     return {
@@ -80,4 +128,5 @@ def compat_paths() -> dict[str, Any]:
             "get": _kannel_operation("kannelSendsms", form=False),
             "post": _kannel_operation("kannelSendsmsForm", form=True),
         },
+        "/v1/alertmanager": {"post": _ALERTMANAGER},
     }

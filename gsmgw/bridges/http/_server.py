@@ -21,6 +21,7 @@ import ssl
 from aiohttp import hdrs, web
 
 from gsmgw.bridges.guards import RateLimiter
+from gsmgw.bridges.http._alertmanager import Alertmanager
 from gsmgw.bridges.http._auth import CHALLENGE, Tokens
 from gsmgw.bridges.http._errors import ApiError
 from gsmgw.bridges.http._kannel import KANNEL_PATH, Kannel
@@ -29,6 +30,7 @@ from gsmgw.bridges.requests import MAX_PAYLOAD, RATE_BURST, RATE_PER_SECOND
 from gsmgw.config import Config
 from gsmgw.core import Core
 from gsmgw.errors import ConfigError, GsmgwError, RequestError
+from gsmgw.sms import EncodingMode
 
 __all__ = ["HttpApi", "HttpSettings", "settings_from_config"]
 
@@ -56,6 +58,10 @@ class HttpSettings:
     tokens: tuple[tuple[str, str], ...] = field(repr=False)
     ssl_context: ssl.SSLContext | None = None
     default_region: str = ""
+    #: ``[gateway]``'s, for the Alertmanager texts' part count.
+    max_parts: int = 10
+    encoding: str = "auto"
+    languages: tuple[str, ...] = ()
     rate: float = RATE_PER_SECOND
     burst: int = RATE_BURST
     #: The config file, for the error that says the address is taken.
@@ -82,6 +88,9 @@ def settings_from_config(config: Config) -> HttpSettings:
         tokens=http.tokens,
         ssl_context=context,
         default_region=config.gateway.default_region,
+        max_parts=config.gateway.max_parts,
+        encoding=config.gateway.encoding,
+        languages=config.gateway.languages,
         config_file=config.file,
     )
 
@@ -101,6 +110,14 @@ class HttpApi:
         self.app = web.Application(middlewares=[self._guard], client_max_size=MAX_PAYLOAD)
         self.app.add_routes(self.routes.table())
         self.app.add_routes(self.kannel.table())
+        alertmanager = Alertmanager(
+            core,
+            default_region=settings.default_region,
+            max_parts=settings.max_parts,
+            mode=EncodingMode(settings.encoding),
+            languages=settings.languages,
+        )
+        self.app.add_routes(alertmanager.table())
         #: The bound port (the configured one, or the one the system chose for port 0).
         self.port: int | None = None
         self.listening = asyncio.Event()
