@@ -18,6 +18,7 @@ from gsmgw.config._file import (
     load_config,
     parse_config,
 )
+from gsmgw.config._webhook import WEBHOOK_EVENTS, WebhookConfig
 
 __all__ = [
     "BAUDRATES",
@@ -27,6 +28,7 @@ __all__ = [
     "ENCODINGS",
     "LANGUAGES",
     "MQTT_PROTOCOLS",
+    "WEBHOOK_EVENTS",
     "Config",
     "GatewayConfig",
     "HttpConfig",
@@ -34,6 +36,7 @@ __all__ = [
     "MqttConfig",
     "OptOutConfig",
     "RuleConfig",
+    "WebhookConfig",
     "load_config",
     "parse_config",
 ]

@@ -16,6 +16,7 @@ import tomllib
 from urllib.parse import urlsplit
 
 from gsmgw.config._table import Table
+from gsmgw.config._webhook import WebhookConfig, parse_webhooks
 from gsmgw.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/gsmgw/config.toml")
@@ -194,6 +195,7 @@ class Config:
     modems: tuple[ModemConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     opt_out: OptOutConfig = OptOutConfig()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     def modem_ids(self, name: str) -> frozenset[str]:
         """Return the modem ids a modem id or group name stands for (empty when unknown)."""
@@ -239,6 +241,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     opt_out = OptOutConfig(
         keywords=root.table("opt_out").strings("keywords", ("STOP", "UNSUBSCRIBE"))
     )
+    webhooks = parse_webhooks(root)
     root.finish()
     return Config(
         file=file,
@@ -248,6 +251,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
         modems=modems,
         rules=rules,
         opt_out=opt_out,
+        webhooks=webhooks,
     )
 
 

@@ -13,13 +13,21 @@ def node_topics(config: Config) -> Topics:
 
 
 def make_store(config: Config) -> Store:
-    """Return the node's store (not opened), queueing MQTT publications when MQTT is on."""
+    """Return the node's store (not opened), queueing MQTT publications when MQTT is on.
+
+    Webhook events and ``dlr-url`` callbacks are stored for each ``[[webhook]]``, and when the
+    HTTP API (which takes ``dlr-url``) is on.
+    """
+    webhooks = [(webhook.consumer, webhook.events) for webhook in config.webhooks]
+    dlr = config.http.enabled
     if not config.mqtt.enabled:
-        return Store(config.gateway.database)
+        return Store(config.gateway.database, webhooks=webhooks, dlr_callbacks=dlr)
     node = node_topics(config)
     return Store(
         config.gateway.database,
         state_topic=node.state,
         inbox_topic=node.inbox,
         errors_topic=node.errors,
+        webhooks=webhooks,
+        dlr_callbacks=dlr,
     )

@@ -30,7 +30,7 @@ from gsmgw.store import Store
 from gsmgw.validate import warm_up
 
 if TYPE_CHECKING:
-    from gsmgw.bridges.http import HttpApi
+    from gsmgw.bridges.http import HttpApi, Webhooks
     from gsmgw.bridges.mqtt import Bridge
 
 LOGGER = logging.getLogger(__package__)
@@ -62,6 +62,8 @@ class Daemon:
         self.modems: ModemRunner | None = None
         #: The HTTP API once running (``[http] listen`` set); tests read its port.
         self.http: HttpApi | None = None
+        #: The webhook and dlr-url workers, when there are any.
+        self.webhooks: Webhooks | None = None
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -114,6 +116,9 @@ class Daemon:
                 http = self._http_api(gateway)
                 if http is not None:
                     group.create_task(http.run(), name="http")
+                webhooks = self._webhooks(gateway)
+                if webhooks is not None:
+                    group.create_task(webhooks.run(), name="webhooks")
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
@@ -143,6 +148,16 @@ class Daemon:
 
         self.http = HttpApi(gateway, settings_from_config(self.config))
         return self.http
+
+    def _webhooks(self, gateway: Gateway) -> Webhooks | None:
+        if not self.config.webhooks and not self.config.http.enabled:
+            return None
+        from gsmgw.bridges.http import Webhooks  # loads aiohttp
+
+        self.webhooks = Webhooks(
+            gateway, self.config.webhooks, dlr_callbacks=self.config.http.enabled
+        )
+        return self.webhooks
 
     async def _ready(self, modems: ModemRunner) -> None:
         """sd_notify READY once every modem had its first open attempt (SPEC: Type=notify)."""
@@ -188,8 +203,8 @@ class Daemon:
             return
         if new.mqtt != self.config.mqtt or new.gateway.database != self.config.gateway.database:
             LOGGER.warning("[mqtt] and the database path change only with a restart")
-        if new.http != self.config.http:
-            LOGGER.warning("[http] changes only with a restart")
+        if new.http != self.config.http or new.webhooks != self.config.webhooks:
+            LOGGER.warning("[http] and [[webhook]] change only with a restart")
         self.config = new
         assert self.dispatcher is not None
         assert self.gateway is not None

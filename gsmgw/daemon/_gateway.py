@@ -21,7 +21,7 @@ from gsmgw.core import MessageView, NodeHealth, SubmitResult, node_topics
 from gsmgw.dispatch import Dispatcher, Inbound
 from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
-from gsmgw.store import EnqueuePolicy, Publication, Store
+from gsmgw.store import Delivery, EnqueuePolicy, Publication, Store
 from gsmgw.validate import ussd_code
 
 LOGGER = logging.getLogger(__package__)
@@ -120,6 +120,24 @@ class Gateway:
     async def ack_publication(self, publication_id: int) -> None:
         """Drop a publication the broker acknowledged."""
         await self.store.ack_publication(publication_id)
+
+    async def next_delivery(self, consumer: str) -> Delivery:
+        """Wait until ``consumer`` has a stored delivery; return its oldest."""
+        added = self.store.deliveries_added
+        while True:
+            added.clear()
+            found = await self.store.next_deliveries(consumer, 1)
+            if found:
+                return found[0]
+            await added.wait()
+
+    async def finish_delivery(self, pk: int) -> None:
+        """Forget a delivered (or given up) delivery."""
+        await self.store.finish_delivery(pk)
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        await self.store.postpone_delivery(pk, due, error)
 
     async def message(self, message_id: str) -> MessageView | None:
         """Return one outbound message with its parts."""

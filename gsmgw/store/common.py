@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
 
 from gsmgw.models import StateEvent
+from gsmgw.store import deliveries
 from gsmgw.store.writer import Transaction
 
 #: QoS of every publication the store queues (SPEC.md: state events and inbox are QoS 1).
@@ -30,6 +31,11 @@ class Context:
     #: Run on the event loop after a commit that made messages claimable / queued publications.
     wake_work: Callable[[], None] = lambda: None
     wake_publications: Callable[[], None] = lambda: None
+    #: The webhooks' consumer names and the events each wants (``gsmgw.store.deliveries``).
+    webhooks: tuple[tuple[str, Collection[str]], ...] = ()
+    #: True: store Kannel ``dlr-url`` callbacks (the HTTP API is on).
+    dlr_callbacks: bool = False
+    wake_deliveries: Callable[[], None] = lambda: None
 
 
 def to_ms(moment: datetime) -> int:
@@ -72,6 +78,7 @@ def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> State
     if ctx.state_topic is not None:
         payload = json.dumps(event.to_json(), separators=(",", ":")).encode()
         queue_publication(tx, ctx, topic=ctx.state_topic, payload=payload, now_ms=now_ms)
+    deliveries.on_state(tx, ctx, event, now_ms)
     return event
 
 

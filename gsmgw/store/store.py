@@ -29,6 +29,7 @@ from gsmgw.models import (
 )
 from gsmgw.store import deliveries, inbox, outbox, progress, queries, views
 from gsmgw.store.common import Context, queue_publication, to_ms
+from gsmgw.store.deliveries import Delivery
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
@@ -62,17 +63,24 @@ class Store:
         inbox_topic: str | None = None,
         errors_topic: str | None = None,
         clock: ClockWatch | None = None,
+        webhooks: Sequence[tuple[str, Collection[str]]] = (),
+        dlr_callbacks: bool = False,
     ) -> None:
         self.path = Path(path)
         self.work_added = asyncio.Event()
         self.publications_added = asyncio.Event()
         self.deadlines_shifted = asyncio.Event()
+        #: Set after a commit that stored webhook or dlr-url deliveries.
+        self.deliveries_added = asyncio.Event()
         self._ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
             errors_topic=errors_topic,
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
+            webhooks=tuple((name, frozenset(events)) for name, events in webhooks),
+            dlr_callbacks=dlr_callbacks,
+            wake_deliveries=self.deliveries_added.set,
         )
         self._writer = Writer(self.path)
         self._clock = ClockFollower(self._writer, clock or ClockWatch(), self.deadlines_shifted.set)
@@ -418,6 +426,30 @@ class Store:
     async def dlr_of(self, message_id: str) -> tuple[int | None, str | None]:
         """Return a message's Kannel ``(dlr_mask, dlr_url)``."""
         return await self._run(lambda tx: deliveries.dlr_of(tx.conn, message_id), durable=False)
+
+    # --- webhook and dlr-url deliveries --------------------------------------------------------
+
+    async def next_deliveries(self, consumer: str, limit: int = 1) -> list[Delivery]:
+        """Return a consumer's oldest stored deliveries, in order."""
+        return await self._run(
+            lambda tx: deliveries.next_deliveries(tx.conn, consumer, limit), durable=False
+        )
+
+    async def finish_delivery(self, pk: int) -> None:
+        """Forget a delivery that was delivered or given up.
+
+        Not fsynced: a power cut may undo it, and the event goes again with its
+        ``X-Gsmgw-Delivery``, which at-least-once delivery allows.
+        """
+        await self._run(lambda tx: deliveries.finish(tx, pk), durable=False)
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        """Record a failed attempt and when the next is due."""
+        await self._run(lambda tx: deliveries.postpone(tx, pk, to_ms(due), error), durable=False)
+
+    async def delivery_backlog(self) -> dict[str, tuple[int, str | None]]:
+        """Return each consumer's waiting deliveries and the oldest one's last error."""
+        return await self._run(lambda tx: deliveries.backlog(tx.conn), durable=False)
 
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
