@@ -58,7 +58,27 @@ def render(status: Mapping[str, Any]) -> str:
         caps = modem.get("capabilities")
         if isinstance(caps, dict) and caps:
             lines.append("           " + describe_capabilities(caps))
+    lines += render_http(status)
     return "\n".join(lines)
+
+
+def render_http(status: Mapping[str, Any]) -> list[str]:
+    """Return the HTTP listener's line and one line per webhook (none when both are off)."""
+    lines: list[str] = []
+    http = status.get("http")
+    if isinstance(http, dict):
+        where = http.get("url") if http.get("listening") else "starting"
+        lines += ["", f"HTTP API: {where}"]
+    webhooks = status.get("webhooks") or []
+    if webhooks:
+        lines += ["", f"{'WEBHOOK':<40} {'BACKLOG':>7} {'DELIVERED':>9} {'REFUSED':>7}  LAST ERROR"]
+    for hook in webhooks:
+        lines.append(
+            f"{str(hook.get('webhook'))[:40]:<40} {hook.get('backlog', 0):>7} "
+            f"{hook.get('delivered', 0):>9} {hook.get('refused', 0):>7}  "
+            f"{hook.get('last_error') or '-'}"
+        )
+    return lines
 
 
 def describe_capabilities(caps: dict[str, object]) -> str:

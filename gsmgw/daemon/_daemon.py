@@ -119,10 +119,13 @@ class Daemon:
                 webhooks = self._webhooks(gateway)
                 if webhooks is not None:
                     group.create_task(webhooks.run(), name="webhooks")
+                if http is not None or webhooks is not None:
+                    gateway.http_status = self._http_status
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
-                    group.create_task(serve_metrics(gateway, self.config), name="metrics")
+                    metrics = serve_metrics(gateway, self.config, http=http, webhooks=webhooks)
+                    group.create_task(metrics, name="metrics")
                 group.create_task(self._ready(modems), name="ready")
                 group.create_task(self._watchdog(), name="watchdog")
                 group.create_task(self._reloader(), name="reload")
@@ -158,6 +161,14 @@ class Daemon:
             gateway, self.config.webhooks, dlr_callbacks=self.config.http.enabled
         )
         return self.webhooks
+
+    async def _http_status(self) -> dict[str, object]:
+        """``gsmgw status``'s HTTP listener and each webhook's backlog and last error."""
+        backlog = await self.store.delivery_backlog()
+        return {
+            "http": self.http.status() if self.http is not None else None,
+            "webhooks": self.webhooks.status(backlog) if self.webhooks is not None else [],
+        }
 
     async def _ready(self, modems: ModemRunner) -> None:
         """sd_notify READY once every modem had its first open attempt (SPEC: Type=notify)."""

@@ -76,6 +76,8 @@ class Gateway:
         self.health: dict[str, HealthReport] = {m.id: HealthReport() for m in config.modems}
         self.ussd_links: dict[str, UssdLink] = {}
         self.mqtt_state: Callable[[], str] = lambda: "off"
+        #: ``status``'s "http" and "webhooks" entries, set by the daemon when they run.
+        self.http_status: Callable[[], Awaitable[Mapping[str, object]]] | None = None
         self.started = time.monotonic()  # uptime survives a wall-clock jump
 
     def reload(self, config: Config) -> None:
@@ -239,6 +241,7 @@ class Gateway:
             "queue": {str(state): counts.get(state, 0) for state in MessageState},
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
             "modems": modems,
+            **(await self.http_status() if self.http_status is not None else {}),
         }
 
     async def op_send(self, request: Mapping[str, Any]) -> list[dict[str, object]]:

@@ -242,3 +242,72 @@ async def test_pending_deliveries_survive_sigkill(tmp_path: Path, receivers: Sta
         assert states[-1] == "sent"
         assert states.index("sending") < states.index("sent")
     assert sorted(by_id) == [f"k-{n}" for n in range(5)]
+
+
+async def test_status_shows_the_listener_and_each_webhooks_backlog_and_last_error(
+    start_daemon: StartDaemon, receivers: StartReceiver, tmp_path: Path
+) -> None:
+    from gsmgw.cli.control import request
+    from gsmgw.cli.status import render
+
+    down = await receivers(*[500] * 1000)
+    up = await receivers()
+    config = http_config(tmp_path, modems=sim_modem("h1")) + webhook(down.url) + webhook(up.url)
+    running = await start_daemon(config)
+    http = running.daemon.http
+    assert http is not None
+    await asyncio.wait_for(http.listening.wait(), 10)
+    await send(running, "s-1")
+    await eventually(lambda: len(up.seen) == 3 and len(down.seen) >= 2)
+    status = await request(str(running.daemon.config.gateway.control), "status")
+    assert status["http"] == {"url": http.url, "listening": True}
+    hooks = {hook["webhook"]: hook for hook in status["webhooks"]}
+    assert hooks[up.url]["backlog"] == 0
+    assert hooks[up.url]["delivered"] == 3
+    assert hooks[up.url]["last_error"] is None
+    assert hooks[down.url]["backlog"] == 3  # queued, sending, sent: all wait behind the first
+    assert hooks[down.url]["last_error"] == "HTTP 500"
+    assert hooks["dlr-url"]["backlog"] == 0
+    text = render(status)
+    assert f"HTTP API: {http.url}" in text
+    assert any(line.startswith(down.url) and "HTTP 500" in line for line in text.splitlines())
+
+
+async def test_metrics_count_requests_by_route_and_status_and_deliveries_by_outcome(
+    start_daemon: StartDaemon, receivers: StartReceiver, tmp_path: Path
+) -> None:
+    from .test_metrics import scrape
+
+    hook = await receivers(500, 400)
+    port = free_port()
+    config = http_config(tmp_path, modems=sim_modem("h1")) + webhook(hook.url)
+    config = config.replace(
+        "control = 'c.sock'\n", f"control = 'c.sock'\nmetrics = '127.0.0.1:{port}'\n"
+    )
+    running = await start_daemon(config)
+    http = running.daemon.http
+    assert http is not None
+    await asyncio.wait_for(http.listening.wait(), 10)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        body = {"to": "+491701234567", "text": "m", "id": "m-1"}
+        async with session.post(f"{http.url}/v1/messages", json=body) as response:
+            assert response.status == 202
+        async with session.get(f"{http.url}/v1/messages/nope") as response:
+            assert response.status == 404
+        async with session.get(f"{http.url}/no/such/path") as response:
+            assert response.status == 404
+    await eventually(lambda: len(hook.seen) == 4)  # queued: 500 then 400; sending, sent
+    samples = await scrape(port)
+    requests = "gsmgw_http_requests_total"
+    assert samples[requests, (("route", "POST /v1/messages"), ("status", "202"))] == 1
+    assert samples[requests, (("route", "GET /v1/messages/{id}"), ("status", "404"))] == 1
+    assert samples[requests, (("route", "other"), ("status", "404"))] == 1
+    deliveries = "gsmgw_webhook_deliveries_total"
+    outcomes = {
+        outcome: samples[deliveries, (("outcome", outcome), ("webhook", hook.url))]
+        for outcome in ("delivered", "retried", "refused", "dropped")
+    }
+    assert outcomes == {"delivered": 2, "retried": 1, "refused": 1, "dropped": 0}
+    assert samples["gsmgw_webhook_backlog", (("webhook", hook.url),)] == 0
+    assert samples["gsmgw_webhook_backlog", (("webhook", "dlr-url"),)] == 0

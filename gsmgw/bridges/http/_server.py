@@ -12,6 +12,7 @@ which may carry Kannel passwords; the guard logs method, path, status and the to
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import logging
@@ -118,6 +119,9 @@ class HttpApi:
             languages=settings.languages,
         )
         self.app.add_routes(alertmanager.table())
+        #: Answers given, by (route, status); the route is ``"METHOD /path/{template}"``, or
+        #: ``"other"`` for paths that match none (bounded: a scan of random paths adds nothing).
+        self.requests: Counter[tuple[str, int]] = Counter()
         #: The bound port (the configured one, or the one the system chose for port 0).
         self.port: int | None = None
         self.listening = asyncio.Event()
@@ -129,6 +133,11 @@ class HttpApi:
         host = self._settings.host
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{self.port}"
+
+    def status(self) -> dict[str, object]:
+        """Return ``gsmgw status``'s view: where it listens, once it does."""
+        listening = self.listening.is_set()
+        return {"url": self.url if listening else None, "listening": listening}
 
     async def run(self) -> None:
         """Listen and serve until cancelled; raise ``ConfigError`` if the address is taken."""
@@ -186,6 +195,7 @@ class HttpApi:
             error = RequestError("internal_error", "the gateway failed on this request")
             response = ApiError(error).response()
         LOGGER.debug("%s %s %d (%s)", request.method, request.path, response.status, name)
+        self.requests[(_route(request), response.status)] += 1
         return response
 
     def _check_rate(self, name: str) -> None:
@@ -196,6 +206,13 @@ class HttpApi:
             "rate_limited", f"more than {self._limiter.rate:g} requests/s with this token"
         )
         raise ApiError(error, headers={hdrs.RETRY_AFTER: str(wait)})
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    if resource is None or request.match_info.http_exception is not None:
+        return "other"
+    return f"{request.method} {resource.canonical}"
 
 
 def _from_aiohttp(exc: web.HTTPException) -> web.Response:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import hashlib
 import hmac
 import logging
 import time
+from typing import ClassVar
 
 import aiohttp
 
@@ -41,6 +42,8 @@ MAX_RETRY_DELAY = 600.0
 STORE_RETRY_DELAY = 1.0
 #: ``dlr-url`` callbacks are retried as long as webhooks by default.
 DLR_RETRY_FOR = 86_400.0
+#: What became of attempts: delivered, retried, refused (a final 4xx), dropped (``retry_for``).
+OUTCOMES = ("delivered", "retried", "refused", "dropped")
 #: Statuses worth another attempt; any other non-2xx is the receiver's final word.
 RETRIABLE = frozenset({408, 429})
 
@@ -73,6 +76,8 @@ class Consumer:
 class Webhooks:
     """Every consumer's worker; ``run()`` delivers until cancelled."""
 
+    OUTCOMES: ClassVar[tuple[str, ...]] = OUTCOMES
+
     def __init__(
         self,
         core: Core,
@@ -89,6 +94,21 @@ class Webhooks:
         ]
         if dlr_callbacks:
             self.consumers.append(Consumer(name=DLR_CONSUMER, url=None))
+
+    def status(self, backlog: Mapping[str, tuple[int, str | None]]) -> list[dict[str, object]]:
+        """Return each consumer's backlog (from the store), outcomes and last error."""
+        found: list[dict[str, object]] = []
+        for consumer in self.consumers:
+            waiting, oldest_error = backlog.get(consumer.name, (0, None))
+            found.append(
+                {
+                    "webhook": consumer.label,
+                    "backlog": waiting,
+                    "last_error": oldest_error or consumer.last_error,
+                    **{o: consumer.outcomes[o] for o in OUTCOMES},
+                }
+            )
+        return found
 
     async def run(self) -> None:
         """Run one worker per consumer until cancelled."""
