@@ -4,6 +4,10 @@
     ./dev bench http --json     # one JSON object
     ./dev bench http --quick    # fewer samples and messages
 
+Not ``bench/http.py``: ``python bench/NAME.py`` puts bench/ first on ``sys.path``, where a file
+named ``http.py`` would stand in for the standard library's ``http`` in every bench script (and
+in the subprocesses they start), breaking whatever imports ``http.client`` or aiohttp.
+
 The daemon runs as a subprocess (``python -m gsmgw run``); its simulated modems live in this
 process on pseudo-terminals, so the moment each ``AT+CMGS=`` reaches a modem is recorded here.
 Figures:
@@ -32,14 +36,11 @@ import sys
 import tempfile
 import time
 
-if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
-    # ... and take bench/ off the path, where this file would shadow the standard library's
-    # http package, which aiohttp imports.
-    sys.path.remove(str(Path(__file__).resolve().parent))
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from aiohttp import web
 
+if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
