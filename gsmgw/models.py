@@ -108,6 +108,11 @@ class SendRequest:
     reply_to: str | None = None
     #: True when ``to`` came as a JSON list: message ids then get a ``:n`` suffix (n from 1).
     to_list: bool = False
+    #: Kannel's ``dlr-mask`` and ``dlr-url`` (``/cgi-bin/sendsms`` only; not JSON fields): which
+    #: state changes call ``dlr_url`` back (1 delivered, 2 failed/expired, 4 queued, 8 sent,
+    #: 16 refused).
+    dlr_mask: int | None = None
+    dlr_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.to:

@@ -268,3 +268,48 @@ def test_http_config_errors(
         parse_config(f"[http]\n{http}\n", base=tmp_path)
     assert (caught.value.key, problem in caught.value.problem) == (key, True)
     assert "0123456789abcdef0123" not in str(caught.value)
+
+
+def test_webhooks_read_url_events_secret_and_retry_for(tmp_path: Path) -> None:
+    secret = tmp_path / "hook.secret"
+    secret.write_text("s3cret \n", encoding="utf-8")
+    secret.chmod(0o600)
+    text = (
+        "[[webhook]]\nurl = 'https://crm.example.com/sms'\nsecret_file = 'hook.secret'\n"
+        "retry_for = 60\n[[webhook]]\nurl = 'http://127.0.0.1:9000/'\nevents = ['inbox']\n"
+    )
+    first, second = parse_config(text, base=tmp_path).webhooks
+    assert (first.url, first.events, first.secret, first.retry_for) == (
+        "https://crm.example.com/sms",
+        ("inbox", "state"),
+        "s3cret",
+        60,
+    )
+    assert "s3cret" not in repr(first)
+    assert (second.events, second.secret, second.retry_for) == (("inbox",), None, 86400)
+    assert parse_config("").webhooks == ()
+
+
+@pytest.mark.parametrize(
+    ("webhook", "mode", "key", "problem"),
+    [
+        ("url = 'ftp://x/'", 0o600, "webhook[0].url", "http"),
+        ("url = 'http://x/'\nevents = ['sent']", 0o600, "webhook[0].events[0]", "not one of"),
+        ("url = 'http://x/'\nevents = []", 0o600, "webhook[0].events", "no event"),
+        ("url = 'http://x/'\nsecret_file = 's'", 0o644, "webhook[0].secret_file", "by others"),
+        ("url = 'http://x/'\nretry_for = 0", 0o600, "webhook[0].retry_for", ""),
+        ("url = 'http://x/'\nsecrets = 's'", 0o600, "webhook[0].secrets", "unknown key"),
+    ],
+)  # fmt: skip
+def test_webhook_config_errors(
+    tmp_path: Path, webhook: str, mode: int, key: str, problem: str
+) -> None:
+    (tmp_path / "s").write_text("secret\n", encoding="utf-8")
+    (tmp_path / "s").chmod(mode)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"[[webhook]]\n{webhook}\n", base=tmp_path)
+    assert (caught.value.key, problem in caught.value.problem) == (key, True)
+    assert "secret\n" not in str(caught.value)
+    twice = "[[webhook]]\nurl = 'http://x/'\n" * 2
+    with pytest.raises(ConfigError, match="twice"):
+        parse_config(twice)

@@ -61,6 +61,7 @@ def render(status: Mapping[str, Any]) -> str:
     smpp = status.get("smpp")
     if isinstance(smpp, dict):
         lines += render_smpp(smpp)
+    lines += render_http(status)
     return "\n".join(lines)
 
 
@@ -78,6 +79,25 @@ def render_smpp(smpp: Mapping[str, Any]) -> list[str]:
     for user, count in sorted(pending.items()):
         if user not in bound:  # receipts waiting for a user with no session
             lines.append(f"{user:<16} {'-':<12} {'-':>6} {count:>8}  (not bound)")
+    return lines
+
+
+def render_http(status: Mapping[str, Any]) -> list[str]:
+    """Return the HTTP listener's line and one line per webhook (none when both are off)."""
+    lines: list[str] = []
+    http = status.get("http")
+    if isinstance(http, dict):
+        where = http.get("url") if http.get("listening") else "starting"
+        lines += ["", f"HTTP API: {where}"]
+    webhooks = status.get("webhooks") or []
+    if webhooks:
+        lines += ["", f"{'WEBHOOK':<40} {'BACKLOG':>7} {'DELIVERED':>9} {'REFUSED':>7}  LAST ERROR"]
+    for hook in webhooks:
+        lines.append(
+            f"{str(hook.get('webhook'))[:40]:<40} {hook.get('backlog', 0):>7} "
+            f"{hook.get('delivered', 0):>9} {hook.get('refused', 0):>7}  "
+            f"{hook.get('last_error') or '-'}"
+        )
     return lines
 
 

@@ -21,6 +21,7 @@ from gsmgw.config._file import (
     load_config,
     parse_config,
 )
+from gsmgw.config._webhook import WEBHOOK_EVENTS, WebhookConfig
 
 __all__ = [
     "BAUDRATES",
@@ -30,6 +31,7 @@ __all__ = [
     "ENCODINGS",
     "LANGUAGES",
     "MQTT_PROTOCOLS",
+    "WEBHOOK_EVENTS",
     "Config",
     "GatewayConfig",
     "HttpConfig",
@@ -40,6 +42,7 @@ __all__ = [
     "RuleConfig",
     "SmppConfig",
     "SmppUser",
+    "WebhookConfig",
     "load_config",
     "parse_config",
 ]

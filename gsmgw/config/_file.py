@@ -16,6 +16,7 @@ import tomllib
 from urllib.parse import urlsplit
 
 from gsmgw.config._table import Table
+from gsmgw.config._webhook import WebhookConfig, parse_webhooks
 from gsmgw.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/gsmgw/config.toml")
@@ -256,6 +257,7 @@ class Config:
     opt_out: OptOutConfig = OptOutConfig()
     #: ``[[homeassistant.notify]]``, in file order.
     notify_targets: tuple[NotifyTarget, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     def modem_ids(self, name: str) -> frozenset[str]:
         """Return the modem ids a modem id or group name stands for (empty when unknown)."""
@@ -303,6 +305,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
         keywords=root.table("opt_out").strings("keywords", ("STOP", "UNSUBSCRIBE"))
     )
     targets = _notify_targets(root.table("homeassistant"))
+    webhooks = parse_webhooks(root)
     root.finish()
     return Config(
         file=file,
@@ -314,6 +317,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
         rules=rules,
         opt_out=opt_out,
         notify_targets=targets,
+        webhooks=webhooks,
     )
 
 

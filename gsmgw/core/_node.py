@@ -13,13 +13,20 @@ def node_topics(config: Config) -> Topics:
 
 
 def make_store(config: Config) -> Store:
-    """Return the node's store (not opened): MQTT publications and SMPP deliveries when on."""
+    """Return the node's store (not opened): what it queues for the bridges that are on.
+
+    MQTT publications when MQTT is on; webhook events and ``dlr-url`` callbacks for each
+    ``[[webhook]]`` and when the HTTP API (which takes ``dlr-url``) is on; SMPP receipts and
+    MO SMS when the SMPP server is on.
+    """
     smpp = None
     if config.smpp.enabled:  # receipts and MO SMS queue their deliver_sm in the store
         numbers = {m.id: m.number for m in config.modems if m.number is not None}
         smpp = SmppHooks(mo_users=config.smpp.mo_users(), numbers=numbers)
+    webhooks = [(webhook.consumer, webhook.events) for webhook in config.webhooks]
+    dlr = config.http.enabled
     if not config.mqtt.enabled:
-        return Store(config.gateway.database, smpp=smpp)
+        return Store(config.gateway.database, smpp=smpp, webhooks=webhooks, dlr_callbacks=dlr)
     node = node_topics(config)
     return Store(
         config.gateway.database,
@@ -27,4 +34,6 @@ def make_store(config: Config) -> Store:
         inbox_topic=node.inbox,
         errors_topic=node.errors,
         smpp=smpp,
+        webhooks=webhooks,
+        dlr_callbacks=dlr,
     )

@@ -9,7 +9,14 @@ from typing import Protocol
 
 from gsmgw.errors import LocalProtocolError, RequestError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
-from gsmgw.store import MessageView, SegmentResult, SmppDelivery, SmppOrigin, SmppSegment
+from gsmgw.store import (
+    Delivery,
+    MessageView,
+    SegmentResult,
+    SmppDelivery,
+    SmppOrigin,
+    SmppSegment,
+)
 
 __all__ = ["Core", "NodeHealth", "Publication", "SmppCore", "SubmitResult"]
 
@@ -99,6 +106,21 @@ class Core(Protocol):
             StoreError: the store could not write (a full disk); the bridge keeps the id and
                 tries again later, and until then the entry may be returned again.
         """
+
+    async def next_delivery(self, consumer: str) -> Delivery:
+        """Wait until a consumer (a webhook, or ``dlr``) has a stored delivery; return its oldest.
+
+        Returns the same delivery again until it is finished: deliveries go in order.
+
+        Raises:
+            StoreError: the store could not be read (the worker asks again later).
+        """
+
+    async def finish_delivery(self, pk: int) -> None:
+        """Forget a delivery that was delivered, or given up (a final refusal, ``retry_for``)."""
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        """Record a failed attempt: the delivery is due again at ``due``."""
 
     async def message(self, message_id: str) -> MessageView | None:
         """Return one outbound message with its parts' progress (None: no such id)."""

@@ -31,7 +31,7 @@ from gsmgw.store import Store
 from gsmgw.validate import warm_up
 
 if TYPE_CHECKING:
-    from gsmgw.bridges.http import HttpApi
+    from gsmgw.bridges.http import HttpApi, Webhooks
     from gsmgw.bridges.mqtt import Bridge
     from gsmgw.bridges.smpp import SmppServer
 
@@ -66,6 +66,8 @@ class Daemon:
         self.http: HttpApi | None = None
         #: The SMPP server once running (``[smpp] listen`` set); tests read its port.
         self.smpp: SmppServer | None = None
+        #: The webhook and dlr-url workers, when there are any.
+        self.webhooks: Webhooks | None = None
         self.started = asyncio.Event()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -121,10 +123,16 @@ class Daemon:
                 smpp = self._smpp_server(gateway)
                 if smpp is not None:
                     group.create_task(smpp.run(), name="smpp")
+                webhooks = self._webhooks(gateway)
+                if webhooks is not None:
+                    group.create_task(webhooks.run(), name="webhooks")
+                if http is not None or webhooks is not None:
+                    gateway.http_status = self._http_status
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
-                    group.create_task(serve_metrics(gateway, self.config), name="metrics")
+                    metrics = serve_metrics(gateway, self.config, http=http, webhooks=webhooks)
+                    group.create_task(metrics, name="metrics")
                 group.create_task(self._ready(modems), name="ready")
                 group.create_task(self._watchdog(), name="watchdog")
                 group.create_task(self._reloader(), name="reload")
@@ -160,6 +168,24 @@ class Daemon:
         self.smpp = server = SmppServer(gateway, settings_from_config(self.config))
         gateway.smpp_status = server.status
         return server
+
+    def _webhooks(self, gateway: Gateway) -> Webhooks | None:
+        if not self.config.webhooks and not self.config.http.enabled:
+            return None
+        from gsmgw.bridges.http import Webhooks  # loads aiohttp
+
+        self.webhooks = Webhooks(
+            gateway, self.config.webhooks, dlr_callbacks=self.config.http.enabled
+        )
+        return self.webhooks
+
+    async def _http_status(self) -> dict[str, object]:
+        """``gsmgw status``'s HTTP listener and each webhook's backlog and last error."""
+        backlog = await self.store.delivery_backlog()
+        return {
+            "http": self.http.status() if self.http is not None else None,
+            "webhooks": self.webhooks.status(backlog) if self.webhooks is not None else [],
+        }
 
     async def _ready(self, modems: ModemRunner) -> None:
         """sd_notify READY once every modem had its first open attempt (SPEC: Type=notify)."""
@@ -205,8 +231,8 @@ class Daemon:
             return
         if new.mqtt != self.config.mqtt or new.gateway.database != self.config.gateway.database:
             LOGGER.warning("[mqtt] and the database path change only with a restart")
-        if new.http != self.config.http:
-            LOGGER.warning("[http] changes only with a restart")
+        if new.http != self.config.http or new.webhooks != self.config.webhooks:
+            LOGGER.warning("[http] and [[webhook]] change only with a restart")
         if new.smpp != self.config.smpp:
             LOGGER.warning("[smpp] changes only with a restart")
         self.config = new

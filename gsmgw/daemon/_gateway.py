@@ -30,7 +30,7 @@ from gsmgw.core import (
 from gsmgw.dispatch import Dispatcher, Inbound
 from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
-from gsmgw.store import EnqueuePolicy, Publication, Store
+from gsmgw.store import Delivery, EnqueuePolicy, Publication, Store
 from gsmgw.validate import ussd_code
 
 LOGGER = logging.getLogger(__package__)
@@ -88,6 +88,8 @@ class Gateway:
         #: The SMPP server's sessions (``gsmgw status``); none while it is off.
         self.smpp_status: Callable[[], list[dict[str, object]]] = list
         self.http_state: Callable[[], str] = lambda: "off"
+        #: ``status``'s "http" and "webhooks" entries, set by the daemon when they run.
+        self.http_status: Callable[[], Awaitable[Mapping[str, object]]] | None = None
         self.started = time.monotonic()  # uptime survives a wall-clock jump
 
     def reload(self, config: Config) -> None:
@@ -134,6 +136,24 @@ class Gateway:
     async def ack_publication(self, publication_id: int) -> None:
         """Drop a publication the broker acknowledged."""
         await self.store.ack_publication(publication_id)
+
+    async def next_delivery(self, consumer: str) -> Delivery:
+        """Wait until ``consumer`` has a stored delivery; return its oldest."""
+        added = self.store.deliveries_added
+        while True:
+            added.clear()
+            found = await self.store.next_deliveries(consumer, 1)
+            if found:
+                return found[0]
+            await added.wait()
+
+    async def finish_delivery(self, pk: int) -> None:
+        """Forget a delivered (or given up) delivery."""
+        await self.store.finish_delivery(pk)
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        await self.store.postpone_delivery(pk, due, error)
 
     async def message(self, message_id: str) -> MessageView | None:
         """Return one outbound message with its parts."""
@@ -312,6 +332,7 @@ class Gateway:
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
             "modems": modems,
             **(await self._smpp_json()),
+            **(await self.http_status() if self.http_status is not None else {}),
         }
 
     async def _smpp_json(self) -> dict[str, object]:

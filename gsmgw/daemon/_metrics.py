@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import (
@@ -28,6 +29,9 @@ from gsmgw.config import Config
 from gsmgw.daemon._gateway import Gateway, HealthReport
 from gsmgw.errors import ConfigError
 from gsmgw.models import MessageState
+
+if TYPE_CHECKING:
+    from gsmgw.bridges.http import HttpApi, Webhooks
 
 LOGGER = logging.getLogger(__package__)
 
@@ -44,15 +48,22 @@ MAX_HEADERS = 100
 class GatewayCollector:
     """A prometheus_client collector reading one running ``Gateway``."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(
+        self, gateway: Gateway, *, http: HttpApi | None = None, webhooks: Webhooks | None = None
+    ) -> None:
         self._gateway = gateway
+        self._http = http
+        self._webhooks = webhooks
         self._outbox: Mapping[MessageState, int] = {}
         self._publications = 0
+        self._backlog: Mapping[str, tuple[int, str | None]] = {}
 
     async def refresh(self) -> None:
         """Read what lives in the store (outbox counts, publications); call before each scrape."""
         self._outbox = await self._gateway.store.state_counts()
         self._publications = await self._gateway.store.publication_count()
+        if self._webhooks is not None:
+            self._backlog = await self._gateway.store.delivery_backlog()
 
     def collect(self) -> Iterator[Metric]:
         """Return every metric, read now (``refresh`` first for the outbox counts)."""
@@ -89,6 +100,37 @@ class GatewayCollector:
                 "gsmgw_mqtt_connected", "1 while connected to the broker", value=mqtt == "connected"
             )
         yield from self._modems()
+        yield from self._http_metrics()
+
+    def _http_metrics(self) -> Iterator[Metric]:
+        if self._http is not None:
+            requests = CounterMetricFamily(
+                "gsmgw_http_requests",
+                "HTTP API answers since start, by route (METHOD /path) and status",
+                labels=["route", "status"],
+            )
+            for (route, status), count in sorted(self._http.requests.items()):
+                requests.add_metric([route, str(status)], count)
+            yield requests
+        if self._webhooks is None:
+            return
+        outcomes = CounterMetricFamily(
+            "gsmgw_webhook_deliveries",
+            "Webhook and dlr-url attempts since start, by outcome: delivered, retried,"
+            " refused (a final 4xx), dropped (retry_for passed)",
+            labels=["webhook", "outcome"],
+        )
+        backlog = GaugeMetricFamily(
+            "gsmgw_webhook_backlog",
+            "Events stored for a webhook, not yet delivered",
+            labels=["webhook"],
+        )
+        for consumer in self._webhooks.consumers:
+            for outcome in self._webhooks.OUTCOMES:
+                outcomes.add_metric([consumer.label, outcome], consumer.outcomes[outcome])
+            backlog.add_metric([consumer.label], self._backlog.get(consumer.name, (0, None))[0])
+        yield outcomes
+        yield backlog
 
     def _modems(self) -> Iterator[Metric]:
         gauges = {
@@ -189,13 +231,20 @@ class MetricsServer:
                 await writer.wait_closed()
 
 
-async def serve_metrics(gateway: Gateway, config: Config) -> None:
+async def serve_metrics(
+    gateway: Gateway,
+    config: Config,
+    *,
+    http: HttpApi | None = None,
+    webhooks: Webhooks | None = None,
+) -> None:
     """Serve the Prometheus endpoint ``gateway.metrics`` until cancelled.
 
     Raises:
         ConfigError: the address cannot be listened on (in use, unknown host).
     """
-    server = await MetricsServer(GatewayCollector(gateway)).listen(config)
+    collector = GatewayCollector(gateway, http=http, webhooks=webhooks)
+    server = await MetricsServer(collector).listen(config)
     async with server:
         LOGGER.info("Prometheus metrics on http://%s/metrics", config.gateway.metrics)
         await server.serve_forever()

@@ -29,6 +29,7 @@ from gsmgw.doctor._facts import (
     systemd_check,
     tls_check,
 )
+from gsmgw.doctor._http import listener_check, tokens_check
 from gsmgw.doctor._judge import (
     Account,
     Check,
@@ -101,11 +102,13 @@ async def _parallel_checks(
             for modem in config.modems
         ]
         broker = group.create_task(broker_check(config))
+        listener = group.create_task(listener_check(config, running=state is DaemonState.RUNNING))
         database = group.create_task(asyncio.to_thread(database_check, config, account))
     checks = [check for task in modems for check in task.result()]
     tls = tls_check(config, account)
     checks += [tls] if tls is not None else []
     checks += [broker.result(), database.result()]
+    checks += [c for c in (tokens_check(config, account), listener.result()) if c is not None]
     checks.append(control_check(config, account, running=state is DaemonState.RUNNING))
     checks += [system_clock_check(), systemd_check()]
     return checks

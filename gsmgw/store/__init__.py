@@ -1,5 +1,6 @@
 """The durable store: outbox, inbox, parts, reports and the publication queue, on SQLite."""
 
+from gsmgw.store.deliveries import DLR_CONSUMER, Delivery
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import ReportMatch
@@ -10,7 +11,9 @@ from gsmgw.store.store import RouteFilter, Store, StoreReader
 from gsmgw.store.views import MessageView, PartView
 
 __all__ = [
+    "DLR_CONSUMER",
     "SCHEMA_VERSION",
+    "Delivery",
     "EnqueuePolicy",
     "EnqueueResult",
     "InboundRawPart",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
 
 from gsmgw.models import IncomingMessage, StateEvent
+from gsmgw.store import deliveries
 from gsmgw.store.writer import Transaction
 
 #: QoS of every publication the store queues (SPEC.md: state events and inbox are QoS 1).
@@ -35,6 +36,11 @@ class Context:
     #: server's deliver_sm queue, ``gsmgw.store.smpp``); None when nothing listens.
     on_state: Callable[[Transaction, StateEvent, int], None] | None = None
     on_inbound: Callable[[Transaction, IncomingMessage, int], None] | None = None
+    #: The webhooks' consumer names and the events each wants (``gsmgw.store.deliveries``).
+    webhooks: tuple[tuple[str, Collection[str]], ...] = ()
+    #: True: store Kannel ``dlr-url`` callbacks (the HTTP API is on).
+    dlr_callbacks: bool = False
+    wake_deliveries: Callable[[], None] = lambda: None
 
 
 def to_ms(moment: datetime) -> int:
@@ -79,6 +85,7 @@ def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> State
         queue_publication(tx, ctx, topic=ctx.state_topic, payload=payload, now_ms=now_ms)
     if ctx.on_state is not None:
         ctx.on_state(tx, event, now_ms)
+    deliveries.on_state(tx, ctx, event, now_ms)
     return event
 
 

@@ -20,6 +20,7 @@ import sqlite3
 import uuid
 
 from gsmgw.models import InboundPart, IncomingMessage
+from gsmgw.store import deliveries
 from gsmgw.store.common import Context, from_ms, queue_publication, to_ms
 from gsmgw.store.writer import Transaction
 
@@ -220,6 +221,7 @@ def _assemble(
         queue_publication(tx, ctx, topic=ctx.inbox_topic, payload=payload, now_ms=to_ms(now))
     if ctx.on_inbound is not None:
         ctx.on_inbound(tx, message, to_ms(now))
+    deliveries.on_inbox(tx, ctx, message, to_ms(now))
     assert cursor.lastrowid is not None
     return replace(message, seq=cursor.lastrowid)
 

@@ -26,6 +26,7 @@ from gsmgw.models import (
     StateEvent,
     check_transition,
 )
+from gsmgw.store import deliveries
 from gsmgw.store.common import Context, adjust_pending, emit, from_ms, maybe_ms, to_ms
 from gsmgw.store.writer import Transaction
 
@@ -179,6 +180,7 @@ def _insert(
             *(request.flash, request.encoding, request.marketing, request.reply_to),
         ),
     )
+    deliveries.save_dlr(tx, message_id, request)
     if due <= now_ms:
         tx.notify.append(ctx.wake_work)
     event = StateEvent(id=message_id, state=MessageState.QUEUED, modem=None, parts=0, at=now)

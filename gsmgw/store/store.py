@@ -27,8 +27,17 @@ from gsmgw.models import (
     StatusReport,
     utc_now,
 )
-from gsmgw.store import inbox, outbox, progress, queries, smpp as smpp_state, views
+from gsmgw.store import (
+    deliveries,
+    inbox,
+    outbox,
+    progress,
+    queries,
+    smpp as smpp_state,
+    views,
+)
 from gsmgw.store.common import Context, queue_publication, to_ms
+from gsmgw.store.deliveries import Delivery
 from gsmgw.store.inbox import InboundResult, Undecodable, UndecodableResult
 from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
@@ -64,6 +73,8 @@ class Store:
         errors_topic: str | None = None,
         clock: ClockWatch | None = None,
         smpp: SmppHooks | None = None,
+        webhooks: Sequence[tuple[str, Collection[str]]] = (),
+        dlr_callbacks: bool = False,
     ) -> None:
         self.path = Path(path)
         self.work_added = asyncio.Event()
@@ -71,6 +82,9 @@ class Store:
         self.deadlines_shifted = asyncio.Event()
         #: Set after a commit that queued a deliver_sm (SMPP receipts and MO SMS).
         self.smpp_added = asyncio.Event()
+
+        #: Set after a commit that stored webhook or dlr-url deliveries.
+        self.deliveries_added = asyncio.Event()
         self._ctx = ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
@@ -78,6 +92,9 @@ class Store:
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
             wake_smpp=self.smpp_added.set,
+            webhooks=tuple((name, frozenset(events)) for name, events in webhooks),
+            dlr_callbacks=dlr_callbacks,
+            wake_deliveries=self.deliveries_added.set,
         )
         if smpp is not None:
             ctx.on_state = lambda tx, event, now_ms: smpp_state.on_state(tx, ctx, event, now_ms)
@@ -481,6 +498,34 @@ class Store:
     async def state_counts(self) -> dict[MessageState, int]:
         """Count outbound messages per state."""
         return await self._run(lambda tx: queries.state_counts(tx.conn))
+
+    async def dlr_of(self, message_id: str) -> tuple[int | None, str | None]:
+        """Return a message's Kannel ``(dlr_mask, dlr_url)``."""
+        return await self._run(lambda tx: deliveries.dlr_of(tx.conn, message_id), durable=False)
+
+    # --- webhook and dlr-url deliveries --------------------------------------------------------
+
+    async def next_deliveries(self, consumer: str, limit: int = 1) -> list[Delivery]:
+        """Return a consumer's oldest stored deliveries, in order."""
+        return await self._run(
+            lambda tx: deliveries.next_deliveries(tx.conn, consumer, limit), durable=False
+        )
+
+    async def finish_delivery(self, pk: int) -> None:
+        """Forget a delivery that was delivered or given up.
+
+        Not fsynced: a power cut may undo it, and the event goes again with its
+        ``X-Gsmgw-Delivery``, which at-least-once delivery allows.
+        """
+        await self._run(lambda tx: deliveries.finish(tx, pk), durable=False)
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        """Record a failed attempt and when the next is due."""
+        await self._run(lambda tx: deliveries.postpone(tx, pk, to_ms(due), error), durable=False)
+
+    async def delivery_backlog(self) -> dict[str, tuple[int, str | None]]:
+        """Return each consumer's waiting deliveries and the oldest one's last error."""
+        return await self._run(lambda tx: deliveries.backlog(tx.conn), durable=False)
 
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import subprocess
+import sys
 
 import pytest
 
@@ -42,6 +43,18 @@ def test_dev_bench_runs_the_script_with_the_venv_python(
     done = run([str(REPO / "dev"), "bench", name, "--json"], fake_venv)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "argv").read_text().split() == ["bench/codec.py", "--json"]
+
+
+def test_dev_bench_http_runs_the_http_api_script(fake_venv: Path, tmp_path: Path) -> None:
+    done = run([str(REPO / "dev"), "bench", "http", "--json"], fake_venv)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "argv").read_text().split() == ["bench/http_api.py", "--json"]
+
+
+def test_no_bench_script_shadows_a_standard_module() -> None:
+    """``python bench/NAME.py`` puts bench/ first on sys.path: a bench/http.py broke them all."""
+    names = {path.stem for path in (REPO / "bench").glob("*.py")}
+    assert not names & set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize("name", [None, "nope", "gsmgw_node"])

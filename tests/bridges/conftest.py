@@ -35,6 +35,7 @@ from gsmgw.core import MessageView, NodeHealth, SmppOrigin, SubmitResult, Topics
 from gsmgw.demo import Mosquitto
 from gsmgw.errors import GsmgwError, RequestError, StoreError
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
+from gsmgw.store import Delivery
 
 #: Generous: other helpers' tests share the two cores.
 WAIT_TIMEOUT = 20.0
@@ -116,6 +117,16 @@ class RecordingCore:
             self._changed.notify_all()
 
     # The read side of the seam (the HTTP API's); MQTT never asks for it.
+
+    async def next_delivery(self, consumer: str) -> Delivery:
+        await asyncio.Event().wait()  # the MQTT bridge never asks
+        raise AssertionError("unreachable")
+
+    async def finish_delivery(self, pk: int) -> None:
+        pass
+
+    async def postpone_delivery(self, pk: int, due: datetime, error: str) -> None:
+        pass
 
     async def message(self, message_id: str) -> MessageView | None:
         return None

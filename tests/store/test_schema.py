@@ -44,6 +44,7 @@ async def test_migrates_an_empty_file(tmp_path: Path) -> None:
     )
     assert "inbox_undecodable" in tables(path)
     assert {"smpp_message", "smpp_part", "smpp_delivery"} <= tables(path)
+    assert "delivery" in tables(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -2,5 +2,14 @@
 
 from gsmgw.bridges.http._auth import Tokens
 from gsmgw.bridges.http._server import HttpApi, HttpSettings, settings_from_config
+from gsmgw.bridges.http._webhooks import Consumer, Webhooks, sign
 
-__all__ = ["HttpApi", "HttpSettings", "Tokens", "settings_from_config"]
+__all__ = [
+    "Consumer",
+    "HttpApi",
+    "HttpSettings",
+    "Tokens",
+    "Webhooks",
+    "settings_from_config",
+    "sign",
+]

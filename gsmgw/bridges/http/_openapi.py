@@ -10,6 +10,7 @@ from typing import Any
 
 import gsmgw
 from gsmgw.bridges.http._errors import STATUS
+from gsmgw.bridges.http._openapi_compat import compat_paths
 from gsmgw.models import MessageState
 
 __all__ = ["openapi"]
@@ -376,7 +377,7 @@ def openapi() -> dict[str, object]:
             "version": gsmgw.__version__,
             "description": "Send and receive SMS through gsmgw's modems (SPEC.md 'HTTP API').",
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **compat_paths()},
         "components": {
             "schemas": _SCHEMAS,
             "securitySchemes": {

@@ -12,6 +12,7 @@ which may carry Kannel passwords; the guard logs method, path, status and the to
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import logging
@@ -21,13 +22,16 @@ import ssl
 from aiohttp import hdrs, web
 
 from gsmgw.bridges.guards import RateLimiter
+from gsmgw.bridges.http._alertmanager import Alertmanager
 from gsmgw.bridges.http._auth import CHALLENGE, Tokens
 from gsmgw.bridges.http._errors import ApiError
+from gsmgw.bridges.http._kannel import KANNEL_PATH, Kannel
 from gsmgw.bridges.http._routes import Routes
 from gsmgw.bridges.requests import MAX_PAYLOAD, RATE_BURST, RATE_PER_SECOND
 from gsmgw.config import Config
 from gsmgw.core import Core
 from gsmgw.errors import ConfigError, GsmgwError, RequestError
+from gsmgw.sms import EncodingMode
 
 __all__ = ["HttpApi", "HttpSettings", "settings_from_config"]
 
@@ -35,6 +39,8 @@ LOGGER = logging.getLogger(__package__)
 
 #: Paths anyone may ask (SPEC.md: ``/v1/health`` needs no token).
 OPEN_PATHS = frozenset({"/v1/health"})
+#: Paths whose handler checks credentials itself: Kannel's, from its query, refused with a 403.
+SELF_CHECKED_PATHS = frozenset({KANNEL_PATH})
 # All of these are in seconds.
 #: An idle keep-alive connection is closed after this long (aiohttp's default is an hour).
 KEEPALIVE_TIMEOUT = 75.0
@@ -53,6 +59,10 @@ class HttpSettings:
     tokens: tuple[tuple[str, str], ...] = field(repr=False)
     ssl_context: ssl.SSLContext | None = None
     default_region: str = ""
+    #: ``[gateway]``'s, for the Alertmanager texts' part count.
+    max_parts: int = 10
+    encoding: str = "auto"
+    languages: tuple[str, ...] = ()
     rate: float = RATE_PER_SECOND
     burst: int = RATE_BURST
     #: The config file, for the error that says the address is taken.
@@ -79,6 +89,9 @@ def settings_from_config(config: Config) -> HttpSettings:
         tokens=http.tokens,
         ssl_context=context,
         default_region=config.gateway.default_region,
+        max_parts=config.gateway.max_parts,
+        encoding=config.gateway.encoding,
+        languages=config.gateway.languages,
         config_file=config.file,
     )
 
@@ -92,8 +105,23 @@ class HttpApi:
         self._tokens = Tokens(settings.tokens)
         self._limiter = RateLimiter(rate=settings.rate, burst=settings.burst)
         self.routes = Routes(core, default_region=settings.default_region)
+        self.kannel = Kannel(
+            core, self._tokens, self._limiter, default_region=settings.default_region
+        )
         self.app = web.Application(middlewares=[self._guard], client_max_size=MAX_PAYLOAD)
         self.app.add_routes(self.routes.table())
+        self.app.add_routes(self.kannel.table())
+        alertmanager = Alertmanager(
+            core,
+            default_region=settings.default_region,
+            max_parts=settings.max_parts,
+            mode=EncodingMode(settings.encoding),
+            languages=settings.languages,
+        )
+        self.app.add_routes(alertmanager.table())
+        #: Answers given, by (route, status); the route is ``"METHOD /path/{template}"``, or
+        #: ``"other"`` for paths that match none (bounded: a scan of random paths adds nothing).
+        self.requests: Counter[tuple[str, int]] = Counter()
         #: The bound port (the configured one, or the one the system chose for port 0).
         self.port: int | None = None
         self.listening = asyncio.Event()
@@ -105,6 +133,11 @@ class HttpApi:
         host = self._settings.host
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{self.port}"
+
+    def status(self) -> dict[str, object]:
+        """Return ``gsmgw status``'s view: where it listens, once it does."""
+        listening = self.listening.is_set()
+        return {"url": self.url if listening else None, "listening": listening}
 
     async def run(self) -> None:
         """Listen and serve until cancelled; raise ``ConfigError`` if the address is taken."""
@@ -140,7 +173,7 @@ class HttpApi:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         name: str | None = None
         try:
-            if request.path not in OPEN_PATHS:
+            if request.path not in OPEN_PATHS and request.path not in SELF_CHECKED_PATHS:
                 name = self._tokens.check(request.headers.get(hdrs.AUTHORIZATION))
                 if name is None:
                     raise ApiError(
@@ -162,6 +195,7 @@ class HttpApi:
             error = RequestError("internal_error", "the gateway failed on this request")
             response = ApiError(error).response()
         LOGGER.debug("%s %s %d (%s)", request.method, request.path, response.status, name)
+        self.requests[(_route(request), response.status)] += 1
         return response
 
     def _check_rate(self, name: str) -> None:
@@ -172,6 +206,13 @@ class HttpApi:
             "rate_limited", f"more than {self._limiter.rate:g} requests/s with this token"
         )
         raise ApiError(error, headers={hdrs.RETRY_AFTER: str(wait)})
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    if resource is None or request.match_info.http_exception is not None:
+        return "other"
+    return f"{request.method} {resource.canonical}"
 
 
 def _from_aiohttp(exc: web.HTTPException) -> web.Response:
