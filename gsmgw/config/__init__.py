@@ -20,6 +20,8 @@ from gsmgw.config._file import (
     SmppUser,
     load_config,
     parse_config,
+    parse_smpp_users,
+    readable_by_others,
 )
 
 __all__ = [
@@ -42,4 +44,6 @@ __all__ = [
     "SmppUser",
     "load_config",
     "parse_config",
+    "parse_smpp_users",
+    "readable_by_others",
 ]
