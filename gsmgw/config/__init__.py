@@ -20,6 +20,8 @@ from gsmgw.config._file import (
     SmppUser,
     load_config,
     parse_config,
+    parse_smpp_users,
+    readable_by_others,
 )
 from gsmgw.config._webhook import WEBHOOK_EVENTS, WebhookConfig
 
@@ -45,4 +47,6 @@ __all__ = [
     "WebhookConfig",
     "load_config",
     "parse_config",
+    "parse_smpp_users",
+    "readable_by_others",
 ]

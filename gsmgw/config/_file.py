@@ -272,8 +272,10 @@ class Config:
         return next((rule for rule in self.rules if rule.matches(number, text)), None)
 
 
-def load_config(path: str | Path = DEFAULT_PATH) -> Config:
+def load_config(path: str | Path = DEFAULT_PATH, *, smpp_users: bool = True) -> Config:
     """Read and validate a config file; relative paths in it are relative to its directory.
+
+    ``smpp_users=False`` leaves ``[smpp] users_file`` unread (``gsmgw doctor`` judges it itself).
 
     Raises:
         ConfigError: naming the file, the key and what is wrong.
@@ -283,10 +285,12 @@ def load_config(path: str | Path = DEFAULT_PATH) -> Config:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(file, "-", f"cannot read the file: {exc}") from exc
-    return parse_config(text, file=file, base=Path(path).parent)
+    return parse_config(text, file=file, base=Path(path).parent, smpp_users=smpp_users)
 
 
-def parse_config(text: str, *, file: str = "<config>", base: Path | None = None) -> Config:
+def parse_config(
+    text: str, *, file: str = "<config>", base: Path | None = None, smpp_users: bool = True
+) -> Config:
     """Validate TOML text as a config (``base`` resolves relative paths; default: cwd)."""
     try:
         data = tomllib.loads(text)
@@ -296,7 +300,7 @@ def parse_config(text: str, *, file: str = "<config>", base: Path | None = None)
     gateway = _gateway(root.table("gateway"))
     mqtt = _mqtt(root.table("mqtt"), gateway.node)
     http = _http(root.table("http"))
-    smpp = _smpp(root.table("smpp"))
+    smpp = _smpp(root.table("smpp"), read_users=smpp_users)
     modems = tuple(_modem(table) for table in root.tables("modem"))
     _check_names(root, modems)
     names = frozenset(m.id for m in modems) | {g for m in modems for g in m.groups}
@@ -448,7 +452,7 @@ def _http(table: Table) -> HttpConfig:
     )
 
 
-def _smpp(table: Table) -> SmppConfig:
+def _smpp(table: Table, *, read_users: bool) -> SmppConfig:
     listen = table.string("listen", "")
     users_file = table.path_value("users_file", None)
     if not listen:
@@ -458,7 +462,8 @@ def _smpp(table: Table) -> SmppConfig:
         raise table.error("listen", f"{listen!r} is not HOST:PORT (or [IPv6]:PORT)")
     if users_file is None:
         raise table.error("users_file", "required when listen is set")
-    return SmppConfig(listen=listen, users_file=users_file, users=_smpp_users(table, users_file))
+    users = _smpp_users(table, users_file) if read_users else ()
+    return SmppConfig(listen=listen, users_file=users_file, users=users)
 
 
 def _private_text(table: Table, key: str, path: Path) -> str:
@@ -468,34 +473,53 @@ def _private_text(table: Table, key: str, path: Path) -> str:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise table.error(key, f"cannot read {path}: {exc.__class__.__name__}") from exc
-    if mode & stat.S_IROTH:
+    if readable_by_others(mode):
         raise table.error(key, f"{path} is readable by others: chmod o-r (0640, group gsmgw)")
     return text
 
 
 def _smpp_users(table: Table, path: Path) -> tuple[SmppUser, ...]:
     """Read ``system_id:password[:mo]`` lines (SPEC.md "SMPP server")."""
+    users, problems = parse_smpp_users(_private_text(table, "users_file", path))
+    if problems:
+        raise table.error("users_file", f"{path} {problems[0]}")
+    if not users:
+        raise table.error("users_file", f"{path} holds no user")
+    return users
+
+
+def parse_smpp_users(text: str) -> tuple[tuple[SmppUser, ...], tuple[str, ...]]:
+    """Return the users of a ``users_file``'s text and one ``line N: problem`` per bad line.
+
+    The config refuses the file on its first problem; ``gsmgw doctor`` names them all. A
+    problem names its line, never quotes it: the line holds a password.
+    """
     users: dict[str, SmppUser] = {}
-    for number, line in enumerate(_private_text(table, "users_file", path).splitlines(), 1):
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         fields = line.split(":")
-        # The line holds a password: the error names the line, never quotes it.
-        where = f"{path} line {number}"
+        problem = None
         if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "mo"):
-            raise table.error("users_file", f"{where}: not system_id:password[:mo]")
-        system_id, password = fields[0], fields[1]
-        if not _SMPP_SYSTEM_ID.fullmatch(system_id):
-            raise table.error("users_file", f"{where}: a system_id is 1-15 printable characters")
-        if not _SMPP_PASSWORD.fullmatch(password):
-            raise table.error("users_file", f"{where}: a password is 1-8 printable characters")
-        if system_id in users:
-            raise table.error("users_file", f"{where}: the system_id {system_id!r} is there twice")
-        users[system_id] = SmppUser(system_id=system_id, password=password, mo=len(fields) == 3)
-    if not users:
-        raise table.error("users_file", f"{path} holds no user")
-    return tuple(users.values())
+            problem = "not system_id:password[:mo]"
+        elif not _SMPP_SYSTEM_ID.fullmatch(fields[0]):
+            problem = "a system_id is 1-15 printable characters"
+        elif not _SMPP_PASSWORD.fullmatch(fields[1]):
+            problem = "a password is 1-8 printable characters"
+        elif fields[0] in users:
+            problem = f"the system_id {fields[0]!r} is there twice"
+        if problem is not None:
+            problems.append(f"line {number}: {problem}")
+            continue
+        users[fields[0]] = SmppUser(system_id=fields[0], password=fields[1], mo=len(fields) == 3)
+    return tuple(users.values()), tuple(problems)
+
+
+def readable_by_others(mode: int) -> bool:
+    """Return whether a secrets file's mode lets every user read it (refused: chmod o-r)."""
+    return bool(mode & stat.S_IROTH)
 
 
 def _tokens(table: Table, path: Path) -> tuple[tuple[str, str], ...]:
@@ -505,7 +529,7 @@ def _tokens(table: Table, path: Path) -> tuple[tuple[str, str], ...]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise table.error("tokens_file", f"cannot read {path}: {exc.__class__.__name__}") from exc
-    if mode & stat.S_IROTH:
+    if readable_by_others(mode):
         problem = f"{path} is readable by others: chmod o-r (0640, group gsmgw)"
         raise table.error("tokens_file", problem)
     tokens: dict[str, str] = {}

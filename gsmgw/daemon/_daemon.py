@@ -167,6 +167,7 @@ class Daemon:
 
         self.smpp = server = SmppServer(gateway, settings_from_config(self.config))
         gateway.smpp_status = server.status
+        gateway.smpp_metrics = server.metrics
         return server
 
     def _webhooks(self, gateway: Gateway) -> Webhooks | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 import json
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gsmgw.config import Config
 from gsmgw.core import (
@@ -32,6 +32,9 @@ from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavaila
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
 from gsmgw.store import Delivery, EnqueuePolicy, Publication, Store
 from gsmgw.validate import ussd_code
+
+if TYPE_CHECKING:
+    from gsmgw.bridges.smpp import SmppMetrics
 
 LOGGER = logging.getLogger(__package__)
 
@@ -87,6 +90,8 @@ class Gateway:
         self.mqtt_state: Callable[[], str] = lambda: "off"
         #: The SMPP server's sessions (``gsmgw status``); none while it is off.
         self.smpp_status: Callable[[], list[dict[str, object]]] = list
+        #: The SMPP server's counts by user (the Prometheus metrics); None while it is off.
+        self.smpp_metrics: Callable[[], SmppMetrics] | None = None
         self.http_state: Callable[[], str] = lambda: "off"
         #: ``status``'s "http" and "webhooks" entries, set by the daemon when they run.
         self.http_status: Callable[[], Awaitable[Mapping[str, object]]] | None = None

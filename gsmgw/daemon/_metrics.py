@@ -2,9 +2,10 @@
 
 Imported only when ``gateway.metrics`` is set, so start-up without it never loads
 prometheus_client. Every value is read at scrape time from the running daemon's own state (modem
-health, the dispatcher's slots, the receiver, the store's outbox counts), on the event loop that
-owns it: no thread and no second database connection. A fresh ``CollectorRegistry`` keeps the
-library's global default registry, and the process collectors on it, out of our output.
+health, the dispatcher's slots, the receiver, the SMPP server's counts by user, the store's outbox
+and deliver_sm counts), on the event loop that owns it: no thread and no second database
+connection. A fresh ``CollectorRegistry`` keeps the library's global default registry, and the
+process collectors on it, out of our output.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client.metrics_core import (
 )
 
 from gsmgw import __version__
+from gsmgw.bridges.smpp import BIND_TYPES, SmppMetrics
 from gsmgw.config import Config
 from gsmgw.daemon._gateway import Gateway, HealthReport
 from gsmgw.errors import ConfigError
@@ -57,13 +59,19 @@ class GatewayCollector:
         self._outbox: Mapping[MessageState, int] = {}
         self._publications = 0
         self._backlog: Mapping[str, tuple[int, str | None]] = {}
+        self._deliveries: Mapping[str, int] = {}
 
     async def refresh(self) -> None:
-        """Read what lives in the store (outbox counts, publications); call before each scrape."""
+        """Read what lives in the store (outbox counts, publications, deliver_sm waiting).
+
+        Call before each scrape.
+        """
         self._outbox = await self._gateway.store.state_counts()
         self._publications = await self._gateway.store.publication_count()
         if self._webhooks is not None:
             self._backlog = await self._gateway.store.delivery_backlog()
+        if self._gateway.smpp_metrics is not None:
+            self._deliveries = await self._gateway.pending_deliveries()
 
     def collect(self) -> Iterator[Metric]:
         """Return every metric, read now (``refresh`` first for the outbox counts)."""
@@ -100,6 +108,8 @@ class GatewayCollector:
                 "gsmgw_mqtt_connected", "1 while connected to the broker", value=mqtt == "connected"
             )
         yield from self._modems()
+        if gateway.smpp_metrics is not None:
+            yield from self._smpp(gateway.smpp_metrics())
         yield from self._http_metrics()
 
     def _http_metrics(self) -> Iterator[Metric]:
@@ -131,6 +141,41 @@ class GatewayCollector:
             backlog.add_metric([consumer.label], self._backlog.get(consumer.name, (0, None))[0])
         yield outcomes
         yield backlog
+
+    def _smpp(self, smpp: SmppMetrics) -> Iterator[Metric]:
+        """Yield the SMPP server's metrics; every user of ``users_file`` has its series."""
+        sessions = GaugeMetricFamily(
+            "gsmgw_smpp_sessions", "Bound SMPP sessions", labels=["user", "bind"]
+        )
+        accepted = CounterMetricFamily(
+            "gsmgw_smpp_submits_accepted",
+            "submit_sm and data_sm answered with ESME_ROK since start",
+            labels=["user"],
+        )
+        refused = CounterMetricFamily(
+            "gsmgw_smpp_submits_refused",
+            "submit_sm and data_sm answered with an error since start, by command_status",
+            labels=["user", "status"],
+        )
+        pending = GaugeMetricFamily(
+            "gsmgw_smpp_deliver_sm_pending",
+            "Delivery receipts and MO SMS stored for the user, not yet answered with status 0",
+            labels=["user"],
+        )
+        sent = CounterMetricFamily(
+            "gsmgw_smpp_deliver_sm_sent",
+            "deliver_sm (receipts and MO SMS) answered with status 0 since start",
+            labels=["user"],
+        )
+        for user in smpp.users:
+            for bind in BIND_TYPES:
+                sessions.add_metric([user, bind], smpp.sessions.get((user, bind), 0))
+            accepted.add_metric([user], smpp.accepted.get(user, 0))
+            pending.add_metric([user], self._deliveries.get(user, 0))
+            sent.add_metric([user], smpp.delivered.get(user, 0))
+        for (user, status), count in sorted(smpp.refused.items()):
+            refused.add_metric([user, status], count)
+        yield from (sessions, accepted, refused, pending, sent)
 
     def _modems(self) -> Iterator[Metric]:
         gauges = {

@@ -9,11 +9,13 @@ and touch the persistent session holding its undelivered requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 import grp
 import os
 from pathlib import Path
 import pwd
+import socket
 import stat
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,7 @@ from gsmgw.doctor._judge import (
     ok,
     warn,
 )
+from gsmgw.doctor._smpp import listener_answers, listener_free, users_file_check
 
 if TYPE_CHECKING:
     import aiomqtt
@@ -259,3 +262,85 @@ def systemd_check() -> Check:
             "for structured journal fields: sudo apt install python3-systemd",
         )
     return ok("systemd-python", "installed: the journal gets structured fields")
+
+
+def smpp_users_check(config: Config, account: Account) -> Check:
+    """Judge ``[smpp] users_file`` as the daemon reads it at start."""
+    path = config.smpp.users_file
+    assert path is not None  # the config requires it with listen
+    try:
+        facts = file_facts(path)
+    except OSError as exc:
+        return users_file_check(str(path), None, account, None, error=exc.strerror or str(exc))
+    try:
+        # Undecodable octets become U+FFFD, which no system_id or password may hold: the
+        # line is named, as a line with any other stray character is.
+        text: str | None = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return users_file_check(str(path), facts, account, None, error=exc.strerror or str(exc))
+    return users_file_check(str(path), facts, account, text)
+
+
+async def smpp_listen_check(
+    config: Config, account: Account, *, running: bool | None, sessions: int | None, limit: float
+) -> Check:
+    """Connect to ``[smpp] listen`` when a daemon may run there; else try listening on it.
+
+    ``running`` is None when a daemon may run but could not be asked.
+    """
+    smpp = config.smpp
+    if running is not False:
+        problem = await _connect(_LOOPBACK.get(smpp.host, smpp.host), smpp.port, limit)
+        if running or problem is None:
+            return listener_answers(smpp.listen, problem, sessions=sessions)
+    refused = await asyncio.to_thread(_try_listen, smpp.host, smpp.port)
+    lowest = _lowest_free_port()
+    return listener_free(smpp.listen, smpp.port, refused, uid=account.uid, lowest_free=lowest)
+
+
+#: Where a wildcard listen address is reached from this machine.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+#: net.ipv4.ip_unprivileged_port_start: ports below it need root or CAP_NET_BIND_SERVICE.
+_UNPRIVILEGED_PORT_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+
+
+async def _connect(host: str, port: int, limit: float) -> str | None:
+    """Open and close a TCP connection; return what went wrong, or None."""
+    try:
+        async with asyncio.timeout(limit):
+            _, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        return f"no answer in {limit:g} s"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return None
+
+
+def _try_listen(host: str, port: int) -> int | str | None:
+    """Listen and stop at once, as the daemon would; return the errno or a message, or None."""
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return exc.strerror or str(exc)
+    for family, kind, protocol, _, address in found:
+        try:
+            with socket.socket(family, kind, protocol) as probe:
+                # asyncio.start_server sets it too: a port left in TIME_WAIT is free to it.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+                probe.listen()
+        except OSError as exc:
+            return exc.errno if exc.errno is not None else str(exc)
+    return None
+
+
+def _lowest_free_port() -> int:
+    try:
+        return int(_UNPRIVILEGED_PORT_START.read_text())
+    except (OSError, ValueError):
+        return 1024

@@ -1,11 +1,11 @@
-"""Running ``gsmgw doctor``'s checks: the config, each modem, broker, database, clock.
+"""Running ``gsmgw doctor``'s checks: the config, each modem, broker, database, SMPP, clock.
 
 The config first (a config error is itself a failed check); then each modem's port (exists, is a
 character device, the daemon's user may use it, neither ModemManager nor another program holds
-it), the broker, the database, the control socket, the clock and systemd-python. A modem is
-opened and asked (AT, SIM PIN state, registration, signal, clock) only while no daemon runs:
-when the control socket answers, its ``status`` says how the modems are, because fighting the
-daemon for a port would break the sends in progress.
+it), the broker, the database, ``[smpp]`` (its listener and users file), the control socket, the
+clock and systemd-python. A modem is opened and asked (AT, SIM PIN state, registration, signal,
+clock) only while no daemon runs: when the control socket answers, its ``status`` says how the
+modems are, because fighting the daemon for a port would break the sends in progress.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from gsmgw.doctor._facts import (
     daemon_account,
     database_check,
     file_facts,
+    smpp_listen_check,
+    smpp_users_check,
     system_clock_check,
     systemd_check,
     tls_check,
@@ -47,6 +49,7 @@ from gsmgw.doctor._judge import (
     sim_check,
     warn,
 )
+from gsmgw.doctor._smpp import smpp_off
 from gsmgw.errors import ConfigError, ControlError
 
 if TYPE_CHECKING:
@@ -61,6 +64,8 @@ MODEM_TIMEOUT = 3.0
 STATUS_TIMEOUT = 5.0
 #: Processes named when a port is in use (the rest are counted).
 MAX_HOLDERS = 3
+#: The bind types of an SMPP session in ``status`` (the rest are "open" and "closed").
+_BOUND = ("transmitter", "receiver", "transceiver")
 
 
 class DaemonState(enum.Enum):
@@ -74,7 +79,9 @@ class DaemonState(enum.Enum):
 async def diagnose(path: str, *, limit: float = MODEM_TIMEOUT) -> Report:
     """Run the checks for the config file at ``path``."""
     try:
-        config = load_config(path)
+        # The users file gets a check of its own (which line is wrong), not a config failure
+        # that would stop every other check.
+        config = load_config(path, smpp_users=False)
     except ConfigError as exc:
         failed = config_failure(exc.file, exc.key, exc.problem)
         return Report((failed, system_clock_check(), systemd_check()))
@@ -104,14 +111,35 @@ async def _parallel_checks(
         broker = group.create_task(broker_check(config))
         listener = group.create_task(listener_check(config, running=state is DaemonState.RUNNING))
         database = group.create_task(asyncio.to_thread(database_check, config, account))
+        smpp = group.create_task(smpp_checks(config, account, state, status, limit))
     checks = [check for task in modems for check in task.result()]
     tls = tls_check(config, account)
     checks += [tls] if tls is not None else []
-    checks += [broker.result(), database.result()]
+    checks += [broker.result(), database.result(), *smpp.result()]
     checks += [c for c in (tokens_check(config, account), listener.result()) if c is not None]
     checks.append(control_check(config, account, running=state is DaemonState.RUNNING))
     checks += [system_clock_check(), systemd_check()]
     return checks
+
+
+async def smpp_checks(
+    config: Config,
+    account: Account,
+    state: DaemonState,
+    status: Mapping[str, Any] | None,
+    limit: float,
+) -> list[Check]:
+    """Check ``[smpp]``: its listener (asking the running daemon's) and its users file."""
+    if not config.smpp.enabled:
+        return [smpp_off()]
+    running = {DaemonState.RUNNING: True, DaemonState.STOPPED: False}.get(state)
+    smpp = (status or {}).get("smpp")
+    sessions = smpp.get("sessions") if isinstance(smpp, Mapping) else None
+    count = None
+    if isinstance(sessions, list):  # connections not bound (yet) are not counted
+        count = sum(isinstance(s, Mapping) and s.get("bind") in _BOUND for s in sessions)
+    listen = await smpp_listen_check(config, account, running=running, sessions=count, limit=limit)
+    return [listen, await asyncio.to_thread(smpp_users_check, config, account)]
 
 
 async def _guarded(name: str, checks: Awaitable[list[Check]]) -> list[Check]:

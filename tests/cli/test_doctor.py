@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 import shutil
+import socket
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -58,11 +59,12 @@ def write_config(
     mqtt: str = "",
     database: str = "data/gsmgw.db",
     modem_extra: str = "",
+    smpp: str = "",
 ) -> Path:
     """Write a config whose paths all lie in ``tmp_path``."""
     text = (
         f'[gateway]\nnode = "doctor-test"\ndatabase = "{database}"\ncontrol = "run/control.sock"\n'
-        f'[mqtt]\nurl = "{url}"\n{mqtt}'
+        f'[mqtt]\nurl = "{url}"\n{mqtt}{smpp}'
     )
     for modem_id, port in modems:
         text += f'[[modem]]\nid = "{modem_id}"\nport = "{port}"\n{modem_extra}'
@@ -87,6 +89,9 @@ async def test_all_well_with_simulated_modems_and_a_broker(
             assert checks[f"{modem}: {what}"]["status"] == "ok"
     assert "Quectel" in checks["sim2: AT"]["message"]
     assert "systemd-python" in checks
+    assert checks["smpp listen"]["status"] == "ok"  # [smpp] is off, and doctor says so
+    assert "SMPP is off" in checks["smpp listen"]["message"]
+    assert "smpp users" not in checks
     # doctor only looks: it neither creates the database nor leaves a session on the broker.
     assert not (tmp_path / "data").exists()
 
@@ -453,3 +458,106 @@ def test_timeout_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["doctor", "--timeout", "0"]) == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+# --- [smpp] ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def smpp_section(tmp_path: Path, port: int, users: str, mode: int = 0o600) -> str:
+    users_file = tmp_path / "smpp.users"
+    users_file.write_text(users)
+    users_file.chmod(mode)
+    return f'[smpp]\nlisten = "127.0.0.1:{port}"\nusers_file = "{users_file}"\n'
+
+
+async def test_smpp_free_address_and_sound_users_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    smpp = smpp_section(tmp_path, port, "kannel:k4nnel!:mo\njasmin:jasm1n\n")
+    config = write_config(tmp_path, url="", modems=[], smpp=smpp)
+    code, report = await doctor(config, capsys)
+    checks = by_name(report)
+    assert checks["smpp listen"]["status"] == "ok"
+    assert f"127.0.0.1:{port} is free" in checks["smpp listen"]["message"]
+    assert checks["smpp users"]["status"] == "ok"
+    assert "2 users (1 get MO SMS)" in checks["smpp users"]["message"]
+    assert code == 0
+
+
+async def test_smpp_address_in_use_and_bad_users_file_leave_the_rest_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        smpp = smpp_section(tmp_path, port, "kannel:k4nnel!\njasmin:toolongpw\n", mode=0o640)
+        config = write_config(tmp_path, url="", modems=[], smpp=smpp)
+        code, report = await doctor(config, capsys)
+    checks = by_name(report)
+    assert code == 1
+    assert checks["smpp listen"]["status"] == "fail"
+    assert "in use by another program" in checks["smpp listen"]["message"]
+    users = checks["smpp users"]
+    assert users["status"] == "fail"
+    assert "line 2: a password is 1-8 printable characters" in users["message"]
+    assert "toolongpw" not in json.dumps(report)
+    assert "k4nnel!" not in json.dumps(report)
+    # The users file is a check of its own: the config loads and the rest is still checked.
+    assert checks["config"]["status"] == "ok"
+    assert checks["database"]["status"] == "ok"
+
+
+async def test_smpp_users_file_readable_by_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    smpp = smpp_section(tmp_path, free_port(), "kannel:k4nnel!\n", mode=0o644)
+    config = write_config(tmp_path, url="", modems=[], smpp=smpp)
+    code, report = await doctor(config, capsys)
+    users = by_name(report)["smpp users"]
+    assert users["status"] == "fail"
+    assert "readable by others (mode 0644)" in users["message"]
+    assert "chmod 0640" in users["hint"]
+    assert code == 1
+
+
+async def test_smpp_of_a_running_daemon_is_connected_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gsmgw.config import load_config
+    from gsmgw.daemon import Daemon, Notifier
+    from gsmgw.smpp import Bind, BindKind, encode
+
+    port = free_port()
+    smpp = smpp_section(tmp_path, port, "kannel:k4nnel!\n")
+    config = write_config(tmp_path, url="", modems=[], smpp=smpp)
+    daemon = Daemon(load_config(config), notifier=Notifier(""))
+    task = asyncio.create_task(daemon.run())
+    try:
+        async with asyncio.timeout(WAIT_TIMEOUT):
+            await daemon.started.wait()
+            assert daemon.smpp is not None
+            await daemon.smpp.listening.wait()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        bind = Bind(kind=BindKind.RECEIVER, sequence=1, system_id="kannel", password="k4nnel!")
+        writer.write(encode(bind))
+        assert (await reader.read(4096))[4:8] == b"\x80\x00\x00\x01"  # bind_receiver_resp
+        _, idle = await asyncio.open_connection("127.0.0.1", port)  # a session never bound
+        code, report = await doctor(config, capsys)
+        writer.close()
+        idle.close()
+    finally:
+        daemon.stop()
+        async with asyncio.timeout(WAIT_TIMEOUT):
+            await task
+    listen = by_name(report)["smpp listen"]
+    assert listen["status"] == "ok"
+    assert f"accepts SMPP connections on 127.0.0.1:{port} (1 session bound)" in listen["message"]
+    assert code == 0

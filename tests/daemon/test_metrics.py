@@ -18,8 +18,12 @@ from gsmgw.cli.control import request
 from gsmgw.config import load_config
 from gsmgw.daemon import run
 from gsmgw.errors import ConfigError
+from gsmgw.smpp import BindKind, Status, SubmitSm
 
 from .conftest import StartDaemon, config_text, eventually, sim, sim_modem
+from .smpp_esme import Esme, StartSmpp, ok, start_smpp
+
+__all__ = ["start_smpp"]
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -175,3 +179,73 @@ def test_version_does_not_import_prometheus_client() -> None:
     )
     assert "gsmgw.cli" in done.stderr
     assert "prometheus_client" not in done.stderr
+
+
+async def test_smpp_metrics_per_user(start_smpp: StartSmpp) -> None:
+    port = free_port()
+    running, smpp_port = await start_smpp(gateway=f"metrics = '127.0.0.1:{port}'")
+    shop = await Esme.connect(smpp_port)
+    await shop.bind(BindKind.TRANSCEIVER)
+    other = await Esme.connect(smpp_port)
+    await other.bind(BindKind.TRANSMITTER, user="other", password="pw2")
+    assert ok((await shop.submit(short_message=b"a", registered_delivery=1)).status)
+    assert ok((await shop.submit(short_message=b"b")).status)
+    assert ok((await other.submit(short_message=b"c", registered_delivery=1)).status)
+    invalid = await other.submit(destination_addr="12ab", short_message=b"x")
+    assert invalid.status == Status.ESME_RINVDSTADR
+    receipt = await shop.next_delivery()  # acknowledged: sent
+    assert receipt.esm_class == 0x04
+    pending = running.daemon.store.smpp_pending_counts
+    async with asyncio.timeout(10):
+        while await pending() != {"other": 1}:  # noqa: ASYNC110 - other has no receiver
+            await asyncio.sleep(0.02)
+
+    samples = await scrape(port)
+
+    def value(name: str, **labels: str) -> float:
+        return samples[f"gsmgw_smpp_{name}", tuple(sorted(labels.items()))]
+
+    assert value("sessions", user="shop", bind="transceiver") == 1
+    assert value("sessions", user="other", bind="transmitter") == 1
+    assert value("sessions", user="other", bind="receiver") == 0
+    assert value("submits_accepted_total", user="shop") == 2
+    assert value("submits_accepted_total", user="other") == 1
+    assert value("submits_refused_total", user="other", status="ESME_RINVDSTADR") == 1
+    assert not [
+        labels
+        for name, labels in samples
+        if name == "gsmgw_smpp_submits_refused_total" and dict(labels)["user"] == "shop"
+    ]
+    assert value("deliver_sm_sent_total", user="shop") == 1
+    assert value("deliver_sm_pending", user="shop") == 0
+    assert value("deliver_sm_pending", user="other") == 1
+
+    # A receiver of other's: submitting there is refused (counted by the session, not the
+    # server), and the receipt waiting for it goes out.
+    receiver = await Esme.connect(smpp_port)
+    await receiver.bind(BindKind.RECEIVER, user="other", password="pw2")
+    await receiver.send(SubmitSm(sequence=receiver.seq(), destination_addr="491701234567"))
+    await receiver.next_delivery()
+    async with asyncio.timeout(10):
+        while await pending():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    samples = await scrape(port)
+
+    assert value("sessions", user="other", bind="receiver") == 1
+    assert value("submits_refused_total", user="other", status="ESME_RINVBNDSTS") == 1
+    assert value("deliver_sm_sent_total", user="other") == 1
+    assert value("deliver_sm_pending", user="other") == 0
+    for esme in (shop, other, receiver):
+        await esme.close()
+    assert await running.stop() == 0
+
+
+async def test_no_smpp_metrics_while_smpp_is_off(start_daemon: StartDaemon) -> None:
+    port = free_port()
+    running = await start_daemon(
+        config_text(sim_modem("m1"), gateway=f"metrics = '127.0.0.1:{port}'")
+    )
+    await running.daemon.modems.first_attempts.wait()  # type: ignore[union-attr]
+    samples = await scrape(port)
+    assert not [name for name, _ in samples if name.startswith("gsmgw_smpp_")]

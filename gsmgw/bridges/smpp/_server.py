@@ -17,6 +17,7 @@ import logging
 
 from gsmgw.bridges.guards import RateLimiter
 from gsmgw.bridges.requests import RATE_BURST, RATE_PER_SECOND
+from gsmgw.bridges.smpp._counts import SmppCounts, SmppMetrics
 from gsmgw.bridges.smpp._session import Session, SessionClosed, refusal
 from gsmgw.bridges.smpp._submit import parse_submission, status_of
 from gsmgw.config import Config
@@ -128,10 +129,17 @@ class SmppServer:
         #: The bound port (the configured one, or the one the system chose for port 0).
         self.port: int | None = None
         self.listening = asyncio.Event()
+        #: Submits answered and deliver_sm acknowledged, per user (the Prometheus metrics).
+        self.counts = SmppCounts()
 
     def status(self) -> list[dict[str, object]]:
         """Return every session as ``gsmgw status`` shows it."""
         return [session.status() for session in self.sessions]
+
+    def metrics(self) -> SmppMetrics:
+        """Return the counts and the bound sessions by user and bind type, for a scrape."""
+        bound = [(s.system_id, s.state.value) for s in self.sessions if s.system_id and s.bound]
+        return SmppMetrics.of(self.users, self.counts, bound)
 
     async def run(self) -> None:
         """Listen and serve until cancelled; raise ``ConfigError`` if the address is taken."""
@@ -306,14 +314,15 @@ class SmppServer:
             pdu = replace(pdu, sequence=session.next_sequence())
             response = await session.request(pdu, patience=self.settings.response_timeout)
             ok = response.status == Status.ESME_ROK and not isinstance(response, GenericNack)
-            if not ok:
+            if ok:
+                self.counts.delivered[delivery.system_id] += 1
+                await self._core.ack_delivery(delivery.id)
+            else:
                 LOGGER.info(
                     "SMPP %s answered deliver_sm with status %#x: sent again later",
                     session.system_id,
                     response.status,
                 )
-            else:
-                await self._core.ack_delivery(delivery.id)
         except (SessionClosed, TimeoutError, ConnectionError, OSError):
             pass
         except GsmgwError as exc:

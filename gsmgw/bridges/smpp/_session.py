@@ -226,9 +226,9 @@ class Session:
     def _request(self, pdu: SubmitSm | DataSm | QuerySm | CancelSm) -> None:
         allowed = self.transmits
         if not allowed:
-            self.send(refusal(pdu, Status.ESME_RINVBNDSTS))
+            self._reply(pdu, refusal(pdu, Status.ESME_RINVBNDSTS))
         elif self.in_flight >= self.server.settings.window:
-            self.send(refusal(pdu, Status.ESME_RTHROTTLED))
+            self._reply(pdu, refusal(pdu, Status.ESME_RTHROTTLED))
         else:
             self.in_flight += 1
             self.spawn(self._answer(pdu))
@@ -239,9 +239,13 @@ class Session:
             response = await self.server.answer(pdu, self.system_id)
         finally:
             self.in_flight -= 1
-        self.send(response)
+        self._reply(pdu, response)
         if self.state is not BindState.CLOSED:
             await _quietly(self.writer.drain())
+
+    def _reply(self, pdu: SubmitSm | DataSm | QuerySm | CancelSm, response: Pdu) -> None:
+        self.server.counts.answered(self.system_id, pdu, response)
+        self.send(response)
 
     # --- writing and our own requests ------------------------------------------------------
 
