@@ -14,7 +14,13 @@ def node_topics(config: Config) -> Topics:
 
 def make_store(config: Config) -> Store:
     """Return the node's store (not opened), queueing MQTT publications when MQTT is on."""
+    region = config.gateway.default_region
     if not config.mqtt.enabled:
-        return Store(config.gateway.database)
+        return Store(config.gateway.database, default_region=region)
     node = node_topics(config)
-    return Store(config.gateway.database, state_topic=node.state, inbox_topic=node.inbox)
+    return Store(
+        config.gateway.database,
+        state_topic=node.state,
+        inbox_topic=node.inbox,
+        default_region=region,
+    )

@@ -21,6 +21,8 @@ class Context:
     #: ``{prefix}/{node}/sms/state`` and ``{prefix}/{node}/inbox``; None queues no publication.
     state_topic: str | None = None
     inbox_topic: str | None = None
+    #: ``[gateway] default_region``: how a status report's national recipient is read.
+    default_region: str = ""
     #: Route names -> route pk, for every route row committed so far.
     routes: dict[tuple[str, ...], int] = field(default_factory=dict)
     #: Messages in queued, sending or retrying (for ``max_queue``) as of the last commit.

@@ -59,6 +59,7 @@ class Store:
         *,
         state_topic: str | None = None,
         inbox_topic: str | None = None,
+        default_region: str = "",
         clock: ClockWatch | None = None,
     ) -> None:
         self.path = Path(path)
@@ -68,6 +69,7 @@ class Store:
         self._ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,
+            default_region=default_region,
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
         )
@@ -251,7 +253,12 @@ class Store:
     async def match_status_report(
         self, report: StatusReport, *, now: datetime | None = None
     ) -> ReportMatch | None:
-        """Apply a status report to its part (by modem and TP-MR); None when nothing matches."""
+        """Apply a status report to its part; None when nothing matches.
+
+        The part is the latest one of the report's modem and TP-MR that waits for its report,
+        sent within ``progress.REPORT_WINDOW``, to the report's recipient and not after its
+        TP-DT (``progress.REPORT_SQL``): a TP-MR is one octet and comes round again.
+        """
         moment = now or utc_now()
         return await self._run(lambda tx: progress.match_report(tx, self._ctx, report, moment))
 
