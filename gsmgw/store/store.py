@@ -83,7 +83,7 @@ class Store:
     def _load(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
         self._ctx.routes = outbox.load_routes(conn)
-        self._ctx.pending = outbox.count_pending(conn)
+        self._ctx.counts = queries.state_counts(conn)  # the one scan; kept up to date after
 
     async def close(self) -> None:
         """Commit what is queued and close the database."""
@@ -348,8 +348,11 @@ class Store:
         return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
 
     async def state_counts(self) -> dict[MessageState, int]:
-        """Count outbound messages per state."""
-        return await self._run(lambda tx: queries.state_counts(tx.conn))
+        """Return how many outbound messages are in each state, as of the last commit.
+
+        Kept by the jobs that change states (``common.count_states``): no scan, no writer job.
+        """
+        return dict(self._ctx.counts)
 
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
