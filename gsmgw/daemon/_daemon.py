@@ -108,6 +108,7 @@ class Daemon:
                 bridge = self._bridge(gateway)
                 if bridge is not None:
                     group.create_task(bridge.run(), name="mqtt")
+                    group.create_task(gateway.run_health(), name="health")
                 if self.config.gateway.metrics:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 

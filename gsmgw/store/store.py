@@ -296,15 +296,44 @@ class Store:
     # --- publications -------------------------------------------------------------------------
 
     async def enqueue_publication(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        durable: bool = True,
     ) -> int:
-        """Queue a publication of its own; return its id."""
-        now_ms = to_ms(utc_now())
-        return await self._run(
-            lambda tx: queue_publication(
-                tx, self._ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain
-            )
+        """Queue a publication of its own; return its id.
+
+        ``durable=False`` commits without fsync: for what a power cut may lose without harm,
+        such as a modem's retained health, which its next change publishes again.
+        """
+        (pk,) = await self.enqueue_publications(
+            [(topic, payload)], qos=qos, retain=retain, durable=durable
         )
+        return pk
+
+    async def enqueue_publications(
+        self,
+        publications: Sequence[tuple[str, bytes]],
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        durable: bool = True,
+    ) -> list[int]:
+        """Queue (topic, payload) publications in one commit; return their ids."""
+        now_ms, ctx = to_ms(utc_now()), self._ctx
+
+        def job(tx: Transaction) -> list[int]:
+            return [
+                queue_publication(
+                    tx, ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain
+                )
+                for topic, payload in publications
+            ]
+
+        return await self._run(job, durable=durable)
 
     async def next_publications(self, limit: int = 100, *, after: int = 0) -> list[Publication]:
         """Return up to ``limit`` queued publications with an id above ``after``, oldest first."""
