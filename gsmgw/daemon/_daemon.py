@@ -22,6 +22,7 @@ from gsmgw.core import make_store
 from gsmgw.daemon._control import ControlServer
 from gsmgw.daemon._gateway import Gateway
 from gsmgw.daemon._modems import ModemRunner
+from gsmgw.daemon._retention import run_retention
 from gsmgw.daemon._systemd import Notifier, watchdog_interval
 from gsmgw.dispatch import Dispatcher, Inbound, load_counts
 from gsmgw.errors import ConfigError, GsmgwError
@@ -113,6 +114,7 @@ class Daemon:
                     from gsmgw.daemon._metrics import serve_metrics  # loads prometheus_client
 
                     group.create_task(serve_metrics(gateway, self.config), name="metrics")
+                group.create_task(run_retention(self.store, self._keep_days), name="retention")
                 group.create_task(self._ready(modems), name="ready")
                 group.create_task(self._watchdog(), name="watchdog")
                 group.create_task(self._reloader(), name="reload")
@@ -120,6 +122,9 @@ class Daemon:
                 self.started.set()
         except* _Stopped:
             pass
+
+    def _keep_days(self) -> int:
+        return self.config.gateway.keep_days  # read at each pass: SIGHUP may change it
 
     def _bridge(self, gateway: Gateway) -> Bridge | None:
         if not self.config.mqtt.enabled:

@@ -206,6 +206,7 @@ class Gateway:
             "mqtt": self.mqtt_state(),
             "queue": {str(state): counts.get(state, 0) for state in MessageState},
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
+            "database": (await self.store.database_size()).to_json(),
             "modems": modems,
         }
 

@@ -27,13 +27,14 @@ from gsmgw.models import (
     StatusReport,
     utc_now,
 )
-from gsmgw.store import inbox, outbox, progress, queries
+from gsmgw.store import inbox, outbox, progress, queries, retention
 from gsmgw.store.common import Context, queue_publication, to_ms
 from gsmgw.store.inbox import InboundResult
 from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import Encoder, ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
+from gsmgw.store.retention import DatabaseSize, Purged
 from gsmgw.store.schema import connect_reader, map_errors
 from gsmgw.store.writer import Transaction, Writer
 
@@ -383,9 +384,60 @@ class Store:
         """
         return dict(self._ctx.counts)
 
+    # --- retention ----------------------------------------------------------------------------
+
+    async def purge(self, *, before: datetime) -> Purged:
+        """Delete finished messages and inbound SMS older than ``before``; free their space.
+
+        One transaction per ``retention.PURGE_BATCH`` messages, so sends wait for one batch at
+        most; then the free pages go back to the file system (``retention``). Not durable: a
+        power cut may undo a deletion, and the next pass deletes again.
+        """
+        before_ms, ctx = to_ms(before), self._ctx
+        outbound = await self._repeat(
+            lambda tx: retention.purge_outbox(tx, ctx, before_ms, retention.PURGE_BATCH),
+            retention.PURGE_BATCH,
+        )
+        inbound = await self._repeat(
+            lambda tx: retention.purge_inbox(tx, before_ms, retention.PURGE_BATCH),
+            retention.PURGE_BATCH,
+        )
+        released = await self._repeat(
+            lambda tx: retention.release_free_pages(tx.conn, retention.VACUUM_BATCH),
+            retention.VACUUM_BATCH,
+        )
+        return Purged(outbound, inbound, released)
+
+    async def _repeat(self, job: Callable[[Transaction], int], batch: int) -> int:
+        """Run ``job`` (not durable) until it does less than ``batch``; return the sum."""
+        total = 0
+        while True:
+            done = await self._run(job, durable=False)
+            total += done
+            if done < batch:
+                return total
+
+    async def database_size(self) -> DatabaseSize:
+        """Return the size of the database file, of its WAL, and of the free pages inside."""
+        free, size = await self._run(
+            lambda tx: (retention.free_pages(tx.conn), retention.page_size(tx.conn)),
+            durable=False,
+        )
+        wal = self.path.with_name(f"{self.path.name}-wal")
+        return DatabaseSize(
+            bytes=_file_size(self.path), wal_bytes=_file_size(wal), free_bytes=free * size
+        )
+
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
         return await self._writer.submit(job, durable=durable)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class StoreReader:

@@ -38,7 +38,7 @@ async def test_migrates_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "new" / "gsmgw.db"
     async with Store(path):
         pass
-    assert user_version(path) == SCHEMA_VERSION == 1
+    assert user_version(path) == SCHEMA_VERSION
     assert {"outbox", "outbox_part", "inbox", "inbox_part", "publication", "opt_out"} <= tables(
         path
     )
@@ -61,10 +61,10 @@ async def test_a_later_step_runs_on_an_existing_database(
     async with Store(path) as store:
         await store.opt_out_add("+4917011")
     step = "ALTER TABLE opt_out ADD COLUMN note TEXT;\nUPDATE opt_out SET note = 'migrated';"
-    monkeypatch.setitem(schema.MIGRATIONS, 2, step)
+    monkeypatch.setitem(schema.MIGRATIONS, SCHEMA_VERSION + 1, step)
     async with Store(path) as store:
         assert await store.opt_out_contains("+4917011")
-    assert user_version(path) == 2
+    assert user_version(path) == SCHEMA_VERSION + 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT note FROM opt_out").fetchone() == ("migrated",)
 
@@ -77,10 +77,12 @@ async def test_failed_migration_leaves_the_database_unchanged(
         pass
     before = tables(path)
     broken = "CREATE TABLE half_done (a INTEGER);\nINSERT INTO no_such_table VALUES (1);"
-    monkeypatch.setitem(schema.MIGRATIONS, 2, broken)
-    with pytest.raises(StoreError, match="migration to schema version 2 failed"):
+    monkeypatch.setitem(schema.MIGRATIONS, SCHEMA_VERSION + 1, broken)
+    with pytest.raises(
+        StoreError, match=f"migration to schema version {SCHEMA_VERSION + 1} failed"
+    ):
         await Store(path).open()
-    assert user_version(path) == 1
+    assert user_version(path) == SCHEMA_VERSION
     assert tables(path) == before
 
 
