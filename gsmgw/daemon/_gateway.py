@@ -57,6 +57,10 @@ class Gateway:
         self._health_policy = HealthPolicy()
         #: Set when a signal change was held back (``run_health`` publishes it when due).
         self._health_held = asyncio.Event()
+        #: Queued health publications, and those the broker acknowledged but whose rows are
+        #: deleted only with the next health publication (``_health``: no commit of their own).
+        self._health_queued: set[int] = set()
+        self._health_acked: set[int] = set()
         self.ussd_links: dict[str, UssdLink] = {}
         self.mqtt_state: Callable[[], str] = lambda: "off"
         self.started = time.monotonic()  # uptime survives a wall-clock jump
@@ -96,13 +100,19 @@ class Gateway:
         added = self.store.publications_added
         while True:
             added.clear()
-            found = await self.store.next_publications(limit)
+            acked = self._health_acked
+            found = await self.store.next_publications(limit + len(acked))
+            found = [entry for entry in found if entry.id not in acked][:limit]
             if found:
                 return found
             await added.wait()
 
     async def ack_publication(self, publication_id: int) -> None:
-        """Drop a publication the broker acknowledged."""
+        """Drop a publication the broker acknowledged (health: with the next health's commit)."""
+        if publication_id in self._health_queued:
+            self._health_queued.discard(publication_id)
+            self._health_acked.add(publication_id)
+            return
         await self.store.ack_publication(publication_id)
 
     # --- modem health ------------------------------------------------------------------------
@@ -156,11 +166,16 @@ class Gateway:
             (topics.modem(modem_id), _health_payload(report, self._counters(modem_id)))
             for modem_id, report in reports.items()
         ]
+        acked = list(self._health_acked)
         try:
-            await self.store.enqueue_publications(publications, retain=True, durable=False)
+            queued = await self.store.enqueue_publications(
+                publications, retain=True, durable=False, drop=acked
+            )
         except StoreError as exc:
             LOGGER.warning("cannot queue the health of %s: %s", ", ".join(modem_ids), exc)
             return
+        self._health_acked.difference_update(acked)
+        self._health_queued.update(queued)
         now = time.monotonic()
         for modem_id, report in reports.items():
             self._health_policy.published(modem_id, report, now)

@@ -8,6 +8,11 @@ operator, identity or error is published at once, and a change of the signal alo
 moved at least ``SIGNAL_STEP_DB`` from the value last published, at most once per
 ``SIGNAL_INTERVAL`` per modem (a move that comes sooner is published when the interval is over,
 if it still stands). ``gsmgw status`` and the metrics read the latest health, not the published.
+
+The broker's acknowledgement of a health publication is not a commit of its own either: the
+row is deleted with the next health publication (``Gateway.ack_publication``). A crash before
+that publishes it once more at the next start, before the newer health: harmless for a retained
+topic whose last publication is what counts.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ SIGNAL_INTERVAL = 60.0
 #: one step of +CSQ's 2 dB scale (TS 27.007 §8.5), so that a signal hovering between two steps
 #: publishes nothing.
 SIGNAL_STEP_DB = 3
+#: A held-back signal change waits this much longer (seconds), so that the modems whose changes
+#: fall due within it are published together, in one commit.
+HEALTH_GATHER_DELAY = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +97,8 @@ class HealthPolicy:
 
     def next_due(self) -> float | None:
         """Return when the earliest held-back change is due (None: none is held back)."""
-        return min(self._owed.values(), default=None)
+        earliest = min(self._owed.values(), default=None)
+        return None if earliest is None else earliest + HEALTH_GATHER_DELAY
 
     def forget_owed(self, modem_id: str) -> None:
         """Drop a held-back change that is no longer worth publishing."""

@@ -322,11 +322,18 @@ class Store:
         qos: int = 1,
         retain: bool = False,
         durable: bool = True,
+        drop: Sequence[int] = (),
     ) -> list[int]:
-        """Queue (topic, payload) publications in one commit; return their ids."""
+        """Queue (topic, payload) publications in one commit; return their ids.
+
+        ``drop``: ids of publications the broker acknowledged earlier, deleted in the same
+        commit (so that their removal costs no commit of its own).
+        """
         now_ms, ctx = to_ms(utc_now()), self._ctx
 
         def job(tx: Transaction) -> list[int]:
+            for publication_id in drop:
+                queries.ack_publication(tx.conn, publication_id)
             return [
                 queue_publication(
                     tx, ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain

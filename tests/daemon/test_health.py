@@ -176,3 +176,23 @@ async def test_without_mqtt_nothing_is_queued(tmp_path: Path) -> None:
 
 async def _count(gateway: Gateway, n: int) -> bool:
     return len(await published(gateway)) >= n
+
+
+async def test_a_health_acknowledgement_is_deleted_with_the_next_health(gateway: Gateway) -> None:
+    await gateway.store.enqueue_publication("gsmgw/t/sms/state", b"{}")  # not health
+    await gateway.set_health("sim1", state="ready")
+    first = await gateway.next_publications(10)
+    assert [entry.topic for entry in first] == ["gsmgw/t/sms/state", TOPIC]
+    commits = gateway.store.commits
+    for entry in first:
+        await gateway.ack_publication(entry.id)
+    # The state event's removal is a commit; the health's waits for the next health.
+    assert gateway.store.commits == commits + 1
+    assert [row.topic for row in await gateway.store.next_publications(10)] == [TOPIC]
+    waiting = asyncio.create_task(gateway.next_publications(10))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the acknowledged health is not handed out again
+    await gateway.set_health("sim1", state="failed")
+    (latest,) = await waiting
+    assert json.loads(latest.payload)["state"] == "failed"
+    assert [row.id for row in await gateway.store.next_publications(10)] == [latest.id]
