@@ -120,10 +120,10 @@ class Gateway:
     async def set_health(self, modem_id: str, **changes: Any) -> None:
         """Update a modem's health; queue its retained MQTT state as ``_health`` says.
 
-        A change other than the signal's is published at once; a signal change at most every
-        ``SIGNAL_INTERVAL``, and only when it moved ``SIGNAL_STEP_DB`` (``run_health``
-        publishes one held back). Without fsync, and a ``StoreError`` is logged, not raised:
-        health is not precious, and the next change publishes again.
+        A change other than the signal's is published at once; a signal change only when it
+        moved ``SIGNAL_STEP_DB``, by ``run_health`` in a batch at most every
+        ``SIGNAL_INTERVAL``. Without fsync, and a ``StoreError`` is logged, not raised: health
+        is not precious, and the next change publishes again.
         """
         old = self.health.get(modem_id, HealthReport())
         new = replace(old, **changes)
@@ -143,13 +143,9 @@ class Gateway:
         policy = self._health_policy
         while True:
             self._health_held.clear()
-            now = time.monotonic()
-            due = [m for m in policy.due(now) if m in self.health]
-            ready = [m for m in due if policy.publish_now(m, self.health[m], now)]
-            if ready:
-                await self._publish_health(ready)
-            for modem_id in set(due) - set(ready):
-                policy.forget_owed(modem_id)
+            due = [m for m in policy.batch(time.monotonic()) if m in self.health]
+            if due:
+                await self._publish_health(due)
             next_due = policy.next_due()
             delay = None if next_due is None else max(next_due - time.monotonic(), 0.0)
             try:

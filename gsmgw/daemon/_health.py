@@ -5,9 +5,10 @@ queue and deleted again on the broker's PUBACK: two commits. Huawei modems send 
 Quectel ones ``+QIND: "csq"`` on every step of the signal (2 dB), many times a minute, and on a
 Raspberry Pi's SD card every commit wears the flash. So a change of state, registration,
 operator, identity or error is published at once, and a change of the signal alone only when it
-moved at least ``SIGNAL_STEP_DB`` from the value last published, at most once per
-``SIGNAL_INTERVAL`` per modem (a move that comes sooner is published when the interval is over,
-if it still stands). ``gsmgw status`` and the metrics read the latest health, not the published.
+moved at least ``SIGNAL_STEP_DB`` from the value last published, in a batch with the other
+modems' moves: batches are at least ``SIGNAL_INTERVAL`` apart, and a modem's signal waits at
+least that long after its last publication (a move undone before its batch is not published).
+``gsmgw status`` and the metrics read the latest health, not the published one.
 
 The broker's acknowledgement of a health publication is not a commit of its own either: the
 row is deleted with the next health publication (``Gateway.ack_publication``). A crash before
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+import math
 import time
 
 #: A change of the signal alone is published at most this often per modem (seconds).
@@ -71,6 +73,9 @@ class HealthPolicy:
         self._published: dict[str, _Published] = {}
         #: Modem id -> when its held-back signal change may be published (monotonic).
         self._owed: dict[str, float] = {}
+        #: When the last batch of signal changes was published: batches are ``SIGNAL_INTERVAL``
+        #: apart, so that the signals of all modems cost one commit a minute, not one each.
+        self._batch_at = -math.inf
 
     def publish_now(self, modem_id: str, report: HealthReport, now: float) -> bool:
         """Return True when ``report`` should be published now; else hold a signal move back."""
@@ -80,29 +85,31 @@ class HealthPolicy:
         if not _moved(last.report.signal, report.signal):
             self._owed.pop(modem_id, None)  # back near the published value: nothing to say
             return False
-        due = last.at + SIGNAL_INTERVAL
-        if now >= due:
-            return True
-        self._owed[modem_id] = due
+        if modem_id not in self._owed:
+            self._owed[modem_id] = max(last.at, self._batch_at) + SIGNAL_INTERVAL
         return False
+
+    def batch(self, now: float) -> list[str]:
+        """Return the modems whose held-back signal change is due by ``now``, as one batch."""
+        due = [modem_id for modem_id, at in self._owed.items() if at <= now]
+        if due:
+            self._batch_at = now
+            for modem_id in due:
+                del self._owed[modem_id]
+            # The others wait for the next batch.
+            floor = now + SIGNAL_INTERVAL
+            self._owed = {m: max(at, floor) for m, at in self._owed.items()}
+        return due
 
     def published(self, modem_id: str, report: HealthReport, now: float) -> None:
         """Record that ``report`` was queued for publication at ``now``."""
         self._published[modem_id] = _Published(report, now)
         self._owed.pop(modem_id, None)
 
-    def due(self, now: float) -> list[str]:
-        """Return the modems whose held-back signal change is due by ``now``."""
-        return [modem_id for modem_id, at in self._owed.items() if at <= now]
-
     def next_due(self) -> float | None:
         """Return when the earliest held-back change is due (None: none is held back)."""
         earliest = min(self._owed.values(), default=None)
         return None if earliest is None else earliest + HEALTH_GATHER_DELAY
-
-    def forget_owed(self, modem_id: str) -> None:
-        """Drop a held-back change that is no longer worth publishing."""
-        self._owed.pop(modem_id, None)
 
     def forget(self, modem_id: str) -> None:
         """Drop a modem that left the config."""

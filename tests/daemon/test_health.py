@@ -27,7 +27,7 @@ def make_config(tmp_path: Path, mqtt: bool = True) -> Any:
     url = "mqtt://127.0.0.1:1" if mqtt else ""
     return parse_config(
         f"[gateway]\nnode = 't'\ndatabase = 'gsmgw.db'\n[mqtt]\nurl = '{url}'\n"
-        "[[modem]]\nid = 'sim1'\nport = '/dev/null'\n",
+        "[[modem]]\nid = 'sim1'\nport = '/dev/null'\n[[modem]]\nid = 'sim2'\nport = '/dev/null'\n",
         base=tmp_path,
     )
 
@@ -42,6 +42,7 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
 @pytest.fixture
 def short_interval(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setattr(health, "SIGNAL_INTERVAL", 0.5)
+    monkeypatch.setattr(health, "HEALTH_GATHER_DELAY", 0.05)
     return 0.5
 
 
@@ -84,12 +85,45 @@ async def test_a_signal_that_moved_less_than_the_step_is_never_published(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(health, "SIGNAL_INTERVAL", 0.0)
+    monkeypatch.setattr(health, "HEALTH_GATHER_DELAY", 0.0)
     await gateway.set_health("sim1", state="ready", signal=-80)
-    for dbm in (-78, -82, -78, -81):  # within 2 dB of what was published
-        await gateway.set_health("sim1", signal=dbm)
-    await gateway.set_health("sim1", signal=-77)  # 3 dB: worth saying, and the interval is over
-    await gateway.set_health("sim1", signal=None)  # lost: worth saying
-    assert [p["signal"] for p in await published(gateway)] == [-80, -77, None]
+    runner = asyncio.create_task(gateway.run_health())
+    try:
+        for dbm in (-78, -82, -78, -81):  # within 2 dB of what was published
+            await gateway.set_health("sim1", signal=dbm)
+            await asyncio.sleep(0.05)
+        await gateway.set_health("sim1", signal=-77)  # 3 dB: worth saying
+        await eventually(lambda: _count(gateway, 2))
+        await gateway.set_health("sim1", signal=None)  # lost: worth saying
+        await eventually(lambda: _count(gateway, 3))
+        assert [p["signal"] for p in await published(gateway)] == [-80, -77, None]
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+async def test_the_signals_of_all_modems_go_in_one_batch(
+    gateway: Gateway, short_interval: float
+) -> None:
+    await gateway.set_health("sim1", state="ready", signal=-80)
+    await gateway.set_health("sim2", state="ready", signal=-80)
+    runner = asyncio.create_task(gateway.run_health())
+    try:
+        await asyncio.sleep(short_interval / 2)
+        await gateway.set_health("sim1", signal=-70)
+        await asyncio.sleep(short_interval)  # sim1's move is due: the batch goes out
+        await gateway.set_health("sim2", signal=-70)  # waits for the next batch
+        await gateway.set_health("sim1", signal=-60)
+        commits = gateway.store.commits
+        await asyncio.sleep(short_interval * 2.5)
+        assert gateway.store.commits == commits + 1  # the second batch: both modems at once
+        rows = await gateway.store.next_publications(100)
+        signals = [(row.topic[-4:], json.loads(row.payload)["signal"]) for row in rows]
+        assert signals[2] == ("sim1", -70)
+        assert sorted(signals[3:]) == [("sim1", -60), ("sim2", -70)]
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
 
 
 async def test_a_move_undone_before_the_interval_ends_is_not_published(
