@@ -17,11 +17,9 @@ reaches the simulated modem. Figures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
-import json
 from pathlib import Path
 import statistics
 import sys
@@ -35,6 +33,7 @@ from gsmgw.store import Store, StoreReader
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.figures import Figures, run
 from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
@@ -178,17 +177,9 @@ async def main(quick: bool) -> dict[str, float]:
     }
 
 
-def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a 100,000 backlog, under a minute")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.quick))
-    if args.json:
-        print(json.dumps(figures))
-        return
+def labels(figures: Figures) -> dict[str, str]:
     size = f"{figures['backlog_size']:,.0f}"
-    labels = {
+    return {
         "idle_latency_ms_p50": "idle latency, median (ms)",
         "idle_latency_ms_p99": "idle latency, 99th percentile (ms)",
         "throughput_msgs_per_s": "throughput, 4 zero-delay modems (msg/s)",
@@ -198,8 +189,10 @@ def cli() -> None:
         "backlog_1m_dispatch_per_s": f"dispatch rate, {size} queued (msg/s)",
         "backlog_1m_rss_mb": f"daemon RSS, {size} queued (MB)",
     }
-    for key, label in labels.items():
-        print(f"{label:<48} {figures[key]:>10}")
+
+
+def cli() -> None:
+    run(__doc__, main, labels, quick="a 100,000 backlog, under a minute")
 
 
 if __name__ == "__main__":

@@ -24,11 +24,9 @@ Figures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
-import json
 from pathlib import Path
 import socket
 import statistics
@@ -41,6 +39,7 @@ from aiohttp import web
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.figures import p99, run
 from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
@@ -184,17 +183,13 @@ async def webhook_rate(count: int) -> float:
     return (len(times) - 1) / (times[-1] - times[0])
 
 
-def _p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98]
-
-
 async def main(quick: bool) -> dict[str, float]:
     post_ms = await latency(25 if quick else 100)
     requests, end_to_end = await throughput(1000 if quick else 3000)
     deliveries = await webhook_rate(300 if quick else 1000)
     return {
         "latency_ms_p50": round(statistics.median(post_ms), 2),
-        "latency_ms_p99": round(_p99(post_ms), 2),
+        "latency_ms_p99": round(p99(post_ms), 2),
         "latency_samples": len(post_ms),
         "requests_per_s": round(requests, 1),
         "end_to_end_msgs_per_s": round(end_to_end, 1),
@@ -202,24 +197,17 @@ async def main(quick: bool) -> dict[str, float]:
     }
 
 
+LABELS = {
+    "latency_ms_p50": "POST -> AT+CMGS, idle modem, median (ms)",
+    "latency_ms_p99": "POST -> AT+CMGS, idle modem, 99th pct (ms)",
+    "requests_per_s": "20 keep-alive clients, 4 modems: 202s/s (durable)",
+    "end_to_end_msgs_per_s": "the same, until sent (msg/s)",
+    "webhook_deliveries_per_s": "webhook backlog drained (deliveries/s)",
+}
+
+
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples and messages")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.quick))
-    if args.json:
-        print(json.dumps(figures))
-        return
-    labels = {
-        "latency_ms_p50": "POST -> AT+CMGS, idle modem, median (ms)",
-        "latency_ms_p99": "POST -> AT+CMGS, idle modem, 99th pct (ms)",
-        "requests_per_s": "20 keep-alive clients, 4 modems: 202s/s (durable)",
-        "end_to_end_msgs_per_s": "the same, until sent (msg/s)",
-        "webhook_deliveries_per_s": "webhook backlog drained (deliveries/s)",
-    }
-    for key, label in labels.items():
-        print(f"{label:<52} {figures[key]:>10}")
+    run(__doc__, main, LABELS)
 
 
 if __name__ == "__main__":

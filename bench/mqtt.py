@@ -21,7 +21,6 @@ the moment each ``AT+CMGS=`` reaches a modem is recorded here. Figures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
@@ -42,6 +41,7 @@ from gsmgw.demo import Mosquitto
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.figures import p99, run
 from bench.gsmgw_node import Node
 
 NUMBER = "+491701234567"
@@ -213,19 +213,15 @@ async def burst() -> tuple[int, int, float]:
         )
 
 
-def _p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98]
-
-
 async def main(quick: bool) -> dict[str, float]:
     client_ms, pub_ms = await latency(25 if quick else 100)
     rate = await throughput(1000 if quick else 3000)
     accepted, lost, seconds = await burst()
     return {
         "latency_ms_p50": round(statistics.median(client_ms), 2),
-        "latency_ms_p99": round(_p99(client_ms), 2),
+        "latency_ms_p99": round(p99(client_ms), 2),
         "mosquitto_pub_ms_p50": round(statistics.median(pub_ms), 2),
-        "mosquitto_pub_ms_p99": round(_p99(pub_ms), 2),
+        "mosquitto_pub_ms_p99": round(p99(pub_ms), 2),
         "latency_samples": len(client_ms),
         "throughput_msgs_per_s": round(rate, 1),
         "burst_10k_accepted": accepted,
@@ -234,27 +230,20 @@ async def main(quick: bool) -> dict[str, float]:
     }
 
 
+LABELS = {
+    "latency_ms_p50": "PUBLISH -> AT+CMGS, idle modem, median (ms)",
+    "latency_ms_p99": "PUBLISH -> AT+CMGS, idle modem, 99th pct (ms)",
+    "mosquitto_pub_ms_p50": "mosquitto_pub spawn -> AT+CMGS, median (ms)",
+    "mosquitto_pub_ms_p99": "mosquitto_pub spawn -> AT+CMGS, 99th pct (ms)",
+    "throughput_msgs_per_s": "end to end, 4 zero-delay modems (msg/s)",
+    "burst_10k_accepted": "burst of 10,000: accepted",
+    "burst_10k_lost": "burst of 10,000: accepted but not sent",
+    "burst_10k_drain_s": "burst of 10,000: seconds until all sent",
+}
+
+
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples and messages")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.quick))
-    if args.json:
-        print(json.dumps(figures))
-        return
-    labels = {
-        "latency_ms_p50": "PUBLISH -> AT+CMGS, idle modem, median (ms)",
-        "latency_ms_p99": "PUBLISH -> AT+CMGS, idle modem, 99th pct (ms)",
-        "mosquitto_pub_ms_p50": "mosquitto_pub spawn -> AT+CMGS, median (ms)",
-        "mosquitto_pub_ms_p99": "mosquitto_pub spawn -> AT+CMGS, 99th pct (ms)",
-        "throughput_msgs_per_s": "end to end, 4 zero-delay modems (msg/s)",
-        "burst_10k_accepted": "burst of 10,000: accepted",
-        "burst_10k_lost": "burst of 10,000: accepted but not sent",
-        "burst_10k_drain_s": "burst of 10,000: seconds until all sent",
-    }
-    for key, label in labels.items():
-        print(f"{label:<50} {figures[key]:>10}")
+    run(__doc__, main, LABELS)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,8 @@ process (bench/gsmgw_node.py); the ESME is a bare asyncio client on gsmgw's own 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Callable
-import json
 from pathlib import Path
 import shutil
 import socket
@@ -43,6 +41,7 @@ from gsmgw.smpp import (
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.figures import p99, run
 from bench.gsmgw_node import Node
 
 START_TIMEOUT = 60.0
@@ -265,7 +264,7 @@ async def main(quick: bool) -> dict[str, float | None]:
             await node.stop()
     return {
         "submit_resp_ms_p50": round(statistics.median(times), 2),
-        "submit_resp_ms_p99": round(statistics.quantiles(times, n=100)[98], 2),
+        "submit_resp_ms_p99": round(p99(times), 2),
         "latency_samples": len(times),
         "window10_submits_per_s": round(submits, 1),
         "window10_end_to_end_msgs_per_s": round(end_to_end, 1),
@@ -273,24 +272,17 @@ async def main(quick: bool) -> dict[str, float | None]:
     }
 
 
+LABELS = {
+    "submit_resp_ms_p50": "submit_sm -> submit_sm_resp, median (ms)",
+    "submit_resp_ms_p99": "submit_sm -> submit_sm_resp, 99th pct (ms)",
+    "window10_submits_per_s": "window of 10, durable submits/s",
+    "window10_end_to_end_msgs_per_s": "window of 10, to the network, 4 modems (msg/s)",
+    "kannel_end_to_end_msgs_per_s": "Kannel sendsms -> network, 4 modems (msg/s)",
+}
+
+
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples and messages")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.quick))
-    if args.json:
-        print(json.dumps(figures))
-        return
-    labels = {
-        "submit_resp_ms_p50": "submit_sm -> submit_sm_resp, median (ms)",
-        "submit_resp_ms_p99": "submit_sm -> submit_sm_resp, 99th pct (ms)",
-        "window10_submits_per_s": "window of 10, durable submits/s",
-        "window10_end_to_end_msgs_per_s": "window of 10, to the network, 4 modems (msg/s)",
-        "kannel_end_to_end_msgs_per_s": "Kannel sendsms -> network, 4 modems (msg/s)",
-    }
-    for key, label in labels.items():
-        print(f"{label:<50} {figures[key]!s:>10}")
+    run(__doc__, main, LABELS)
 
 
 if __name__ == "__main__":

@@ -63,11 +63,18 @@ async def cancel_at(coro: Coroutine[Any, Any, object], point: int) -> Run:
         if steps == point:
             if isinstance(yielded, asyncio.Future):
                 yielded.cancel()  # as Task.cancel() cancels the future it waits on
+                # ...and, as the Task does, takes its outcome (a gather ends in an exception).
+                yielded.add_done_callback(_retrieve)
             throw = asyncio.CancelledError()
             continue
         await _wait_for(yielded)
     coro.close()
     raise AssertionError(f"the coroutine suspended more than {MAX_STEPS} times")
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _wait_for(yielded: object) -> None:

@@ -60,6 +60,12 @@ def test_defaults() -> None:
     assert gateway.allows("+1555")
 
 
+def test_keep_days_defaults_to_90_and_0_keeps_all() -> None:
+    assert parse_config("").gateway.keep_days == 90
+    assert parse_config("[gateway]\nkeep_days = 0\n").gateway.keep_days == 0
+    assert parse_config("[gateway]\nkeep_days = 365\n").gateway.keep_days == 365
+
+
 def test_mqtt_can_be_off_and_tls_defaults_to_8883() -> None:
     assert not parse_config('[mqtt]\nurl = ""').mqtt.enabled
     mqtt = parse_config('[mqtt]\nurl = "mqtts://broker.example"').mqtt
@@ -128,6 +134,9 @@ def test_relative_modem_port_follows_the_config_file(
             "least 0",
         ),
         ("[gateway]\nmetrics = 'nowhere'\n", "gateway.metrics", "HOST:PORT"),
+        ("[gateway]\nkeep_days = -1\n", "gateway.keep_days", "at least 0"),
+        ("[gateway]\nkeep_days = 1.5\n", "gateway.keep_days", "an integer"),
+        ("[gateway]\nkeep_days = 40000\n", "gateway.keep_days", "at most 36500"),
         ("gateway = 3\n", "gateway", "must be a table"),
         ("[mqtt]\nurl = 'http://x'\n", "mqtt.url", "mqtt:// or mqtts://"),
         ("[mqtt]\nurl = 'mqtt://'\n", "mqtt.url", "names no host"),

@@ -35,6 +35,17 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(size: Mapping[str, int] | None) -> str:
+    if not size:
+        return "database: -"
+    mib = 1024 * 1024
+    return (
+        f"database: {size.get('bytes', 0) / mib:.1f} MiB"
+        f" ({size.get('free_bytes', 0) / mib:.1f} MiB free inside,"
+        f" WAL {size.get('wal_bytes', 0) / mib:.1f} MiB)"
+    )
+
+
 def render(status: Mapping[str, Any]) -> str:
     """Return the status as lines for a person."""
     queue = status.get("queue", {})
@@ -43,6 +54,7 @@ def render(status: Mapping[str, Any]) -> str:
         f"node {status.get('node')}: up {status.get('uptime')} s, MQTT {status.get('mqtt')}",
         f"outbox: {waiting or 'empty'}",
         f"inbox: {status.get('inbox', {}).get('received', 0)} received since start",
+        _database(status.get("database")),
         "",
         f"{'MODEM':<10} {'STATE':<12} {'SIGNAL':>6} {'OPERATOR':<14} {'/MIN':>5} "
         f"{'SENT':>6} {'FAILED':>6}  LAST ERROR",

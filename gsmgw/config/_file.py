@@ -27,6 +27,8 @@ ENCODINGS = ("auto", "smart", "ucs2")
 LANGUAGES = ("tr", "es", "pt", "bn", "gu", "hi", "kn", "ml", "or", "pa", "ta", "te", "ur")
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 MQTT_PROTOCOLS = ("5", "3.1.1")
+#: ``keep_days`` beyond this is a typo (and past what ``datetime`` can subtract from today).
+MAX_KEEP_DAYS = 36_500
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")  # modem ids and groups appear in MQTT topics
 _PREFIX = re.compile(r"\+\d{0,15}")
@@ -62,6 +64,8 @@ class GatewayConfig:
     incomplete_after: float = 3600.0
     per_destination_per_hour: int = 0
     metrics: str = ""
+    #: Finished messages and inbound SMS older than this many days are deleted (0: kept).
+    keep_days: int = 90
 
     def allows(self, number: str) -> bool:
         """Return True when ``allow_prefixes`` lets a message go to ``number``."""
@@ -385,7 +389,18 @@ def _gateway(table: Table) -> GatewayConfig:
         incomplete_after=table.number("incomplete_after", 3600.0),
         per_destination_per_hour=table.integer("per_destination_per_hour", 0) or 0,
         metrics=metrics,
+        keep_days=_keep_days(table),
     )
+
+
+def _keep_days(table: Table) -> int:
+    value = table.integer("keep_days", 90)
+    assert value is not None
+    if value > MAX_KEEP_DAYS:
+        raise table.error(
+            "keep_days", f"must be at most {MAX_KEEP_DAYS} (100 years), or 0 to keep all"
+        )
+    return value
 
 
 def _mqtt(table: Table, node: str) -> MqttConfig:

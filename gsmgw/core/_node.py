@@ -19,6 +19,7 @@ def make_store(config: Config) -> Store:
     ``[[webhook]]`` and when the HTTP API (which takes ``dlr-url``) is on; SMPP receipts and
     MO SMS when the SMPP server is on.
     """
+    region = config.gateway.default_region
     smpp = None
     if config.smpp.enabled:  # receipts and MO SMS queue their deliver_sm in the store
         numbers = {m.id: m.number for m in config.modems if m.number is not None}
@@ -26,7 +27,13 @@ def make_store(config: Config) -> Store:
     webhooks = [(webhook.consumer, webhook.events) for webhook in config.webhooks]
     dlr = config.http.enabled
     if not config.mqtt.enabled:
-        return Store(config.gateway.database, smpp=smpp, webhooks=webhooks, dlr_callbacks=dlr)
+        return Store(
+            config.gateway.database,
+            default_region=region,
+            smpp=smpp,
+            webhooks=webhooks,
+            dlr_callbacks=dlr,
+        )
     node = node_topics(config)
     return Store(
         config.gateway.database,
@@ -36,4 +43,5 @@ def make_store(config: Config) -> Store:
         smpp=smpp,
         webhooks=webhooks,
         dlr_callbacks=dlr,
+        default_region=region,
     )

@@ -8,7 +8,8 @@ core: it implements ``gsmgw.core.Core`` for the bridges and the control socket's
 
 from gsmgw.daemon._control import ControlServer
 from gsmgw.daemon._daemon import Daemon, install_signals, run
-from gsmgw.daemon._gateway import Gateway, HealthReport
+from gsmgw.daemon._gateway import Gateway
+from gsmgw.daemon._health import HealthReport
 from gsmgw.daemon._modems import ModemRunner
 from gsmgw.daemon._systemd import Notifier, setup_logging, watchdog_interval
 

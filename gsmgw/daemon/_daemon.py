@@ -23,6 +23,7 @@ from gsmgw.core import make_store
 from gsmgw.daemon._control import ControlServer
 from gsmgw.daemon._gateway import Gateway
 from gsmgw.daemon._modems import ModemRunner
+from gsmgw.daemon._retention import run_retention
 from gsmgw.daemon._systemd import Notifier, watchdog_interval
 from gsmgw.dispatch import Dispatcher, Inbound, load_counts
 from gsmgw.errors import ConfigError, GsmgwError
@@ -117,6 +118,7 @@ class Daemon:
                 bridge = self._bridge(gateway)
                 if bridge is not None:
                     group.create_task(bridge.run(), name="mqtt")
+                    group.create_task(gateway.run_health(), name="health")
                 http = self._http_api(gateway)
                 if http is not None:
                     group.create_task(http.run(), name="http")
@@ -133,6 +135,7 @@ class Daemon:
 
                     metrics = serve_metrics(gateway, self.config, http=http, webhooks=webhooks)
                     group.create_task(metrics, name="metrics")
+                group.create_task(run_retention(self.store, self._keep_days), name="retention")
                 group.create_task(self._ready(modems), name="ready")
                 group.create_task(self._watchdog(), name="watchdog")
                 group.create_task(self._reloader(), name="reload")
@@ -140,6 +143,9 @@ class Daemon:
                 self.started.set()
         except* _Stopped:
             pass
+
+    def _keep_days(self) -> int:
+        return self.config.gateway.keep_days  # read at each pass: SIGHUP may change it
 
     def _bridge(self, gateway: Gateway) -> Bridge | None:
         if not self.config.mqtt.enabled:

@@ -8,13 +8,14 @@ writer the daemon owns and wake the dispatcher at once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from gsmgw.config import Config
 from gsmgw.core import (
@@ -27,8 +28,16 @@ from gsmgw.core import (
     SubmitResult,
     node_topics,
 )
+from gsmgw.daemon._health import HealthPolicy, HealthReport
 from gsmgw.dispatch import Dispatcher, Inbound
-from gsmgw.errors import CommandError, ControlError, ModemTimeout, ModemUnavailable, RequestError
+from gsmgw.errors import (
+    CommandError,
+    ControlError,
+    ModemTimeout,
+    ModemUnavailable,
+    RequestError,
+    StoreError,
+)
 from gsmgw.models import IncomingMessage, MessageState, SendRequest
 from gsmgw.store import Delivery, EnqueuePolicy, Publication, Store
 from gsmgw.validate import ussd_code
@@ -47,34 +56,6 @@ class UssdLink(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HealthReport:
-    """What ``gsmgw status`` and ``{prefix}/{node}/modem/{id}`` say about one modem."""
-
-    state: str = "starting"
-    operator: str | None = None
-    registration: str | None = None
-    #: dBm (TS 27.007 §8.5 +CSQ, converted).
-    signal: int | None = None
-    identity: Mapping[str, str] = field(default_factory=dict)
-    #: What the modem can do (``Capabilities.to_json``: receive, reports, ussd, storage, missing).
-    capabilities: Mapping[str, object] = field(default_factory=dict)
-    error: str | None = None
-    changed_at: float = field(default_factory=time.time)
-
-    def to_json(self) -> dict[str, object]:
-        """Return the retained MQTT payload's health fields (SPEC.md: state, operator...)."""
-        return {
-            "state": self.state,
-            "operator": self.operator,
-            "registration": self.registration,
-            "signal": self.signal,
-            **dict(self.identity),
-            "capabilities": dict(self.capabilities),
-            "last_error": self.error,
-        }
-
-
 class Gateway:
     """Everything the outside world may ask of a running node."""
 
@@ -86,6 +67,13 @@ class Gateway:
         self.receiver = receiver
         self.config = config
         self.health: dict[str, HealthReport] = {m.id: HealthReport() for m in config.modems}
+        self._health_policy = HealthPolicy()
+        #: Set when a signal change was held back (``run_health`` publishes it when due).
+        self._health_held = asyncio.Event()
+        #: Queued health publications, and those the broker acknowledged but whose rows are
+        #: deleted only with the next health publication (``_health``: no commit of their own).
+        self._health_queued: set[int] = set()
+        self._health_acked: set[int] = set()
         self.ussd_links: dict[str, UssdLink] = {}
         self.mqtt_state: Callable[[], str] = lambda: "off"
         #: The SMPP server's sessions (``gsmgw status``); none while it is off.
@@ -104,6 +92,7 @@ class Gateway:
             self.health.setdefault(modem.id, HealthReport())
         for modem_id in set(self.health) - {m.id for m in config.modems}:
             del self.health[modem_id]
+            self._health_policy.forget(modem_id)
 
     # --- gsmgw.core._seam.Core -------------------------------------------------------------
 
@@ -133,13 +122,19 @@ class Gateway:
         added = self.store.publications_added
         while True:
             added.clear()
-            found = await self.store.next_publications(limit)
+            acked = self._health_acked
+            found = await self.store.next_publications(limit + len(acked))
+            found = [entry for entry in found if entry.id not in acked][:limit]
             if found:
                 return found
             await added.wait()
 
     async def ack_publication(self, publication_id: int) -> None:
-        """Drop a publication the broker acknowledged."""
+        """Drop a publication the broker acknowledged (health: with the next health's commit)."""
+        if publication_id in self._health_queued:
+            self._health_queued.discard(publication_id)
+            self._health_acked.add(publication_id)
+            return
         await self.store.ack_publication(publication_id)
 
     async def next_delivery(self, consumer: str) -> Delivery:
@@ -281,18 +276,63 @@ class Gateway:
     # --- modem health ------------------------------------------------------------------------
 
     async def set_health(self, modem_id: str, **changes: Any) -> None:
-        """Update a modem's health and queue its retained MQTT state when it changed."""
+        """Update a modem's health; queue its retained MQTT state as ``_health`` says.
+
+        A change other than the signal's is published at once; a signal change only when it
+        moved ``SIGNAL_STEP_DB``, by ``run_health`` in a batch at most every
+        ``SIGNAL_INTERVAL``. Without fsync, and a ``StoreError`` is logged, not raised: health
+        is not precious, and the next change publishes again.
+        """
         old = self.health.get(modem_id, HealthReport())
         new = replace(old, **changes)
         if new == replace(old, changed_at=new.changed_at):
             return
         new = replace(new, changed_at=time.time())
         self.health[modem_id] = new
-        if self.config.mqtt.enabled:
-            state = new.to_json() | self._counters(modem_id)
-            payload = json.dumps(state, separators=(",", ":")).encode()
-            topic = node_topics(self.config).modem(modem_id)
-            await self.store.enqueue_publication(topic, payload, retain=True)
+        if not self.config.mqtt.enabled:
+            return
+        if self._health_policy.publish_now(modem_id, new, time.monotonic()):
+            await self._publish_health([modem_id])
+        elif self._health_policy.next_due() is not None:
+            self._health_held.set()
+
+    async def run_health(self) -> NoReturn:
+        """Publish the signal changes ``set_health`` held back, when they are due."""
+        policy = self._health_policy
+        while True:
+            self._health_held.clear()
+            due = [m for m in policy.batch(time.monotonic()) if m in self.health]
+            if due:
+                await self._publish_health(due)
+            next_due = policy.next_due()
+            delay = None if next_due is None else max(next_due - time.monotonic(), 0.0)
+            try:
+                async with asyncio.timeout(delay):
+                    await self._health_held.wait()
+            except TimeoutError:
+                pass
+
+    async def _publish_health(self, modem_ids: Sequence[str]) -> None:
+        """Queue the retained health of ``modem_ids`` in one commit without fsync."""
+        topics = node_topics(self.config)
+        reports = {modem_id: self.health[modem_id] for modem_id in modem_ids}
+        publications = [
+            (topics.modem(modem_id), _health_payload(report, self._counters(modem_id)))
+            for modem_id, report in reports.items()
+        ]
+        acked = list(self._health_acked)
+        try:
+            queued = await self.store.enqueue_publications(
+                publications, retain=True, durable=False, drop=acked
+            )
+        except StoreError as exc:
+            LOGGER.warning("cannot queue the health of %s: %s", ", ".join(modem_ids), exc)
+            return
+        self._health_acked.difference_update(acked)
+        self._health_queued.update(queued)
+        now = time.monotonic()
+        for modem_id, report in reports.items():
+            self._health_policy.published(modem_id, report, now)
 
     def _counters(self, modem_id: str) -> dict[str, object]:
         for entry in self.dispatcher.status():
@@ -335,6 +375,7 @@ class Gateway:
             "mqtt": self.mqtt_state(),
             "queue": {str(state): counts.get(state, 0) for state in MessageState},
             "inbox": {"received": self.receiver.received, "reports": self.receiver.reports},
+            "database": (await self.store.database_size()).to_json(),
             "modems": modems,
             **(await self._smpp_json()),
             **(await self.http_status() if self.http_status is not None else {}),
@@ -402,6 +443,10 @@ class Gateway:
     async def op_optout_remove(self, request: Mapping[str, Any]) -> bool:
         """Take a number off the opt-out list."""
         return await self.store.opt_out_remove(_number(request))
+
+
+def _health_payload(report: HealthReport, counters: Mapping[str, object]) -> bytes:
+    return json.dumps(report.to_json() | dict(counters), separators=(",", ":")).encode()
 
 
 def _message_id(request: Mapping[str, Any]) -> str:

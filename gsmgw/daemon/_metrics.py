@@ -28,7 +28,8 @@ from prometheus_client.metrics_core import (
 from gsmgw import __version__
 from gsmgw.bridges.smpp import BIND_TYPES, SmppMetrics
 from gsmgw.config import Config
-from gsmgw.daemon._gateway import Gateway, HealthReport
+from gsmgw.daemon._gateway import Gateway
+from gsmgw.daemon._health import HealthReport
 from gsmgw.errors import ConfigError
 from gsmgw.models import MessageState
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
 
-from gsmgw.models import IncomingMessage, StateEvent
+from gsmgw.models import PENDING_STATES, IncomingMessage, MessageState, StateEvent
 from gsmgw.store import deliveries
 from gsmgw.store.writer import Transaction
 
@@ -24,10 +25,15 @@ class Context:
     state_topic: str | None = None
     inbox_topic: str | None = None
     errors_topic: str | None = None
+    #: ``[gateway] default_region``: how a status report's national recipient is read.
+    default_region: str = ""
     #: Route names -> route pk, for every route row committed so far.
     routes: dict[tuple[str, ...], int] = field(default_factory=dict)
-    #: Messages in queued, sending or retrying (for ``max_queue``) as of the last commit.
-    pending: int = 0
+    #: Outbound messages per state as of the last commit: counted once at open, then kept up to
+    #: date by every job that changes a state (``count_states``), so that ``gsmgw status`` and
+    #: Prometheus scrapes cost no scan. Replaced whole after each commit, never changed in
+    #: place: the event loop reads it while the writer thread commits.
+    counts: Mapping[MessageState, int] = field(default_factory=dict)
     #: Run on the event loop after a commit that made messages claimable / queued publications.
     wake_work: Callable[[], None] = lambda: None
     wake_publications: Callable[[], None] = lambda: None
@@ -41,6 +47,12 @@ class Context:
     #: True: store Kannel ``dlr-url`` callbacks (the HTTP API is on).
     dlr_callbacks: bool = False
     wake_deliveries: Callable[[], None] = lambda: None
+
+    @property
+    def pending(self) -> int:
+        """Return how many messages are queued, sending or retrying (for ``max_queue``)."""
+        counts = self.counts
+        return sum(counts.get(state, 0) for state in PENDING_STATES)
 
 
 def to_ms(moment: datetime) -> int:
@@ -89,11 +101,14 @@ def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> State
     return event
 
 
-def adjust_pending(tx: Transaction, ctx: Context, delta: int) -> None:
-    """Change the pending count once the transaction commits."""
-    if delta:
+def count_states(tx: Transaction, ctx: Context, delta: Mapping[MessageState, int]) -> None:
+    """Add ``delta`` to the counts per state once the transaction commits."""
+    if not any(delta.values()):
+        return
 
-        def apply() -> None:
-            ctx.pending += delta
+    def apply() -> None:
+        counts = Counter(ctx.counts)
+        counts.update(delta)
+        ctx.counts = {state: n for state in MessageState if (n := counts[state])}
 
-        tx.committed.append(apply)
+    tx.committed.append(apply)

@@ -17,7 +17,6 @@ import sqlite3
 from gsmgw.config import Config, RuleConfig
 from gsmgw.errors import LocalProtocolError, RequestError
 from gsmgw.models import (
-    PENDING_STATES,
     MessageState,
     OutgoingMessage,
     OutgoingPart,
@@ -27,7 +26,7 @@ from gsmgw.models import (
     check_transition,
 )
 from gsmgw.store import deliveries
-from gsmgw.store.common import Context, adjust_pending, emit, from_ms, maybe_ms, to_ms
+from gsmgw.store.common import Context, count_states, emit, from_ms, maybe_ms, to_ms
 from gsmgw.store.writer import Transaction
 
 #: Rows moved from waiting to ready, or expired, per claim: bounds one claim's work when a big
@@ -118,7 +117,7 @@ def enqueue(
             _insert(tx, ctx, request, number, message_id, policy, now)
             created += 1
             results.append(EnqueueResult(message_id, MessageState.QUEUED, True))
-    adjust_pending(tx, ctx, created)
+    count_states(tx, ctx, {MessageState.QUEUED: created})
     return results
 
 
@@ -202,13 +201,6 @@ def load_routes(conn: sqlite3.Connection) -> dict[tuple[str, ...], int]:
     """Return every stored route (names -> pk)."""
     rows = conn.execute("SELECT pk, names FROM route")
     return {tuple(names.split(",")) if names else (): pk for pk, names in rows}
-
-
-def count_pending(conn: sqlite3.Connection) -> int:
-    """Count messages in queued, sending or retrying (once, at open)."""
-    marks = ",".join("?" * len(PENDING_STATES))
-    sql = f"SELECT count(*) FROM outbox WHERE state IN ({marks})"
-    return int(conn.execute(sql, tuple(PENDING_STATES)).fetchone()[0])
 
 
 def claim(
@@ -302,7 +294,8 @@ def change(
             *(to_ms(due) if due else now_ms, unknown, row["pk"]),
         ),
     )
-    adjust_pending(tx, ctx, (new in PENDING_STATES) - (old in PENDING_STATES))
+    if new is not old:
+        count_states(tx, ctx, {old: -1, new: 1})
     parts = tx.conn.execute(
         "SELECT reference FROM outbox_part WHERE message = ? ORDER BY part_no", (row["pk"],)
     ).fetchall()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
+import re
 import sqlite3
 
-from gsmgw.errors import EncodingError, LocalProtocolError
+from gsmgw.errors import EncodingError, LocalProtocolError, RequestError
 from gsmgw.models import (
     FINAL_STATES,
     MessageState,
@@ -26,6 +27,7 @@ from gsmgw.models import (
 from gsmgw.store.common import Context, to_ms
 from gsmgw.store.outbox import change, claim, load, message_row
 from gsmgw.store.writer import Transaction
+from gsmgw.validate import normalise_number
 
 LOGGER = logging.getLogger(__name__)
 
@@ -35,11 +37,27 @@ Encoder = Callable[[OutgoingMessage], Sequence[tuple[str, int]]]
 #: Messages failed for their encoding in one claim at most; then the claim ends and wakes the
 #: senders, so that a queue of unsendable messages cannot make one transaction unbounded.
 MAX_ENCODING_FAILURES = 100
-#: The latest part of (modem, TP-MR) waiting for its report: a seek on ``outbox_part_awaiting``.
+#: How far a report's TP-DT may lie before our record of the part's send: the SMSC's clock and
+#: ours differ a little (TP-DT has whole seconds, and the part's ``sent_at`` is stored after the
+#: +CMGS answer). Small, because a wrapped TP-MR comes back within minutes on a busy modem: at
+#: one part every 3 s, 256 parts take 13 minutes.
+REPORT_CLOCK_TOLERANCE = timedelta(minutes=5)
+#: Parts sent longer ago than this are not matched any more: SMSCs give up on a message well
+#: within their 7-day default validity (TS 23.040 §9.2.3.12), so an older part's report is not
+#: coming, and its TP-MR has been reused many times since.
+REPORT_WINDOW = timedelta(days=7)
+#: The latest part of (modem, TP-MR) waiting for its report, sent within ``REPORT_WINDOW``, to
+#: the report's recipient (when it has one: its E.164 form, or the same digits) and not after
+#: the report's TP-DT plus ``REPORT_CLOCK_TOLERANCE`` (when it has one): a range on
+#: ``outbox_part_awaiting`` (modem, reference, sent_at), checked by a test.
 REPORT_SQL = (
     "SELECT p.message, p.part_no, o.id FROM outbox_part p JOIN outbox o ON o.pk = p.message"
-    " WHERE p.modem = ? AND p.reference = ? AND p.state = 'sent' ORDER BY p.sent_at DESC LIMIT 1"
+    " WHERE p.modem = ? AND p.reference = ? AND p.state = 'sent' AND p.sent_at >= ?"
+    " AND (? IS NULL OR p.sent_at <= ?)"
+    " AND (? IS NULL OR o.destination IN (?, ?, ?))"
+    " ORDER BY p.sent_at DESC LIMIT 1"
 )
+_NOT_DIGITS = re.compile(r"\D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +257,8 @@ def _release(
 def match_report(
     tx: Transaction, ctx: Context, report: StatusReport, now: datetime
 ) -> ReportMatch | None:
-    """Apply a status report to the latest sent part of (modem, TP-MR); None when none waits."""
-    row = tx.conn.execute(REPORT_SQL, (report.modem, report.reference)).fetchone()
+    """Apply a status report to the part it belongs to (``REPORT_SQL``); None when none waits."""
+    row = tx.conn.execute(REPORT_SQL, _report_args(report, ctx.default_region, now)).fetchone()
     if row is None:
         return None
     pk, part_no, message_id = row
@@ -255,6 +273,26 @@ def match_report(
         (state, report.status, to_ms(now), pk, part_no),
     )
     return ReportMatch(message_id, part_no, _settle(tx, ctx, message_id, now))
+
+
+def _report_args(report: StatusReport, region: str, now: datetime) -> tuple[object, ...]:
+    """Return ``REPORT_SQL``'s parameters; a missing recipient or TP-DT is not compared."""
+    latest = None
+    if report.discharge_time is not None:
+        latest = to_ms(report.discharge_time + REPORT_CLOCK_TOLERANCE)
+    numbers: tuple[str | None, ...] = (None, None, None)
+    digits = _NOT_DIGITS.sub("", report.recipient or "")
+    if digits:
+        # Destinations are stored in E.164 when they could be, else as typed (``SendRequest``).
+        try:
+            e164: str | None = normalise_number(report.recipient or "", region)
+        except RequestError:
+            e164 = None
+        numbers = (e164, digits, f"+{digits}")
+    return (
+        *(report.modem, report.reference, to_ms(now - REPORT_WINDOW), latest, latest),
+        *(numbers[1], *numbers),
+    )
 
 
 def _settle(tx: Transaction, ctx: Context, message_id: str, now: datetime) -> StateEvent | None:

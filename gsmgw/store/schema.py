@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 from importlib import resources
+import logging
 from pathlib import Path
 import sqlite3
 
 from gsmgw.errors import StoreError
 
+LOGGER = logging.getLogger(__name__)
+
 #: How long a connection waits for another process's lock (the CLI beside the daemon).
 BUSY_TIMEOUT = 10.0
+#: ``PRAGMA auto_vacuum`` value of INCREMENTAL.
+AUTO_VACUUM_INCREMENTAL = 2
 
 
 def _load_migrations() -> dict[int, str]:
@@ -57,15 +62,41 @@ def connect_writer(path: Path) -> sqlite3.Connection:
     try:
         with map_errors(f"cannot open {path}"):
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # A new file: only now, before its first page is written (WAL mode writes it),
+                # can auto_vacuum be chosen without a VACUUM.
+                conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise StoreError(f"{path}: cannot use WAL mode (journal_mode is {mode})")
             conn.execute("PRAGMA synchronous = FULL")
         migrate(conn, path)
+        use_incremental_vacuum(conn, path)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def use_incremental_vacuum(conn: sqlite3.Connection, path: Path) -> None:
+    """Turn on ``auto_vacuum = INCREMENTAL`` in a file made without it (once: one VACUUM).
+
+    With it, the pages that retention frees can be given back to the file system
+    (``retention.release_free_pages``); without it they are only reused. The VACUUM rewrites the
+    file and needs as much free space again; when it fails (a full disk) the store opens anyway
+    and tries again at the next start.
+    """
+    with map_errors(f"cannot read {path}"):
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
+            return
+    LOGGER.info("%s: turning on incremental vacuum (rewrites the file once)", path)
+    try:
+        conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
+        conn.execute("VACUUM")
+    except sqlite3.Error as exc:
+        LOGGER.warning(
+            "%s: cannot turn on incremental vacuum (next start tries again): %s", path, exc
+        )
 
 
 def connect_reader(path: Path) -> sqlite3.Connection:

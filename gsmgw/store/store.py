@@ -33,6 +33,7 @@ from gsmgw.store import (
     outbox,
     progress,
     queries,
+    retention,
     smpp as smpp_state,
     views,
 )
@@ -43,6 +44,7 @@ from gsmgw.store.jumps import ClockFollower
 from gsmgw.store.outbox import EnqueuePolicy, EnqueueResult
 from gsmgw.store.progress import Encoder, ReportMatch
 from gsmgw.store.queries import InboundRawPart, OptOutEntry, Publication
+from gsmgw.store.retention import DatabaseSize, Purged
 from gsmgw.store.schema import connect_reader, map_errors
 from gsmgw.store.smpp import SegmentResult, SmppDelivery, SmppHooks, SmppOrigin, SmppSegment
 from gsmgw.store.views import MessageView
@@ -71,6 +73,7 @@ class Store:
         state_topic: str | None = None,
         inbox_topic: str | None = None,
         errors_topic: str | None = None,
+        default_region: str = "",
         clock: ClockWatch | None = None,
         smpp: SmppHooks | None = None,
         webhooks: Sequence[tuple[str, Collection[str]]] = (),
@@ -89,6 +92,7 @@ class Store:
             state_topic=state_topic,
             inbox_topic=inbox_topic,
             errors_topic=errors_topic,
+            default_region=default_region,
             wake_work=self.work_added.set,
             wake_publications=self.publications_added.set,
             wake_smpp=self.smpp_added.set,
@@ -111,7 +115,7 @@ class Store:
     def _load(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
         self._ctx.routes = outbox.load_routes(conn)
-        self._ctx.pending = outbox.count_pending(conn)
+        self._ctx.counts = queries.state_counts(conn)  # the one scan; kept up to date after
 
     async def close(self) -> None:
         """Commit what is queued and close the database."""
@@ -348,7 +352,12 @@ class Store:
     async def match_status_report(
         self, report: StatusReport, *, now: datetime | None = None
     ) -> ReportMatch | None:
-        """Apply a status report to its part (by modem and TP-MR); None when nothing matches."""
+        """Apply a status report to its part; None when nothing matches.
+
+        The part is the latest one of the report's modem and TP-MR that waits for its report,
+        sent within ``progress.REPORT_WINDOW``, to the report's recipient and not after its
+        TP-DT (``progress.REPORT_SQL``): a TP-MR is one octet and comes round again.
+        """
         moment = now or utc_now()
         return await self._run(lambda tx: progress.match_report(tx, self._ctx, report, moment))
 
@@ -444,15 +453,51 @@ class Store:
     # --- publications -------------------------------------------------------------------------
 
     async def enqueue_publication(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        durable: bool = True,
     ) -> int:
-        """Queue a publication of its own; return its id."""
-        now_ms = to_ms(utc_now())
-        return await self._run(
-            lambda tx: queue_publication(
-                tx, self._ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain
-            )
+        """Queue a publication of its own; return its id.
+
+        ``durable=False`` commits without fsync: for what a power cut may lose without harm,
+        such as a modem's retained health, which its next change publishes again.
+        """
+        (pk,) = await self.enqueue_publications(
+            [(topic, payload)], qos=qos, retain=retain, durable=durable
         )
+        return pk
+
+    async def enqueue_publications(
+        self,
+        publications: Sequence[tuple[str, bytes]],
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        durable: bool = True,
+        drop: Sequence[int] = (),
+    ) -> list[int]:
+        """Queue (topic, payload) publications in one commit; return their ids.
+
+        ``drop``: ids of publications the broker acknowledged earlier, deleted in the same
+        commit (so that their removal costs no commit of its own).
+        """
+        now_ms, ctx = to_ms(utc_now()), self._ctx
+
+        def job(tx: Transaction) -> list[int]:
+            for publication_id in drop:
+                queries.ack_publication(tx.conn, publication_id)
+            return [
+                queue_publication(
+                    tx, ctx, topic=topic, payload=payload, now_ms=now_ms, qos=qos, retain=retain
+                )
+                for topic, payload in publications
+            ]
+
+        return await self._run(job, durable=durable)
 
     async def next_publications(self, limit: int = 100, *, after: int = 0) -> list[Publication]:
         """Return up to ``limit`` queued publications with an id above ``after``, oldest first."""
@@ -496,8 +541,55 @@ class Store:
         return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
 
     async def state_counts(self) -> dict[MessageState, int]:
-        """Count outbound messages per state."""
-        return await self._run(lambda tx: queries.state_counts(tx.conn))
+        """Return how many outbound messages are in each state, as of the last commit.
+
+        Kept by the jobs that change states (``common.count_states``): no scan, no writer job.
+        """
+        return dict(self._ctx.counts)
+
+    # --- retention ----------------------------------------------------------------------------
+
+    async def purge(self, *, before: datetime) -> Purged:
+        """Delete finished messages and inbound SMS older than ``before``; free their space.
+
+        One transaction per ``retention.PURGE_BATCH`` messages, so sends wait for one batch at
+        most; then the free pages go back to the file system (``retention``). Not durable: a
+        power cut may undo a deletion, and the next pass deletes again.
+        """
+        before_ms, ctx = to_ms(before), self._ctx
+        outbound = await self._repeat(
+            lambda tx: retention.purge_outbox(tx, ctx, before_ms, retention.PURGE_BATCH),
+            retention.PURGE_BATCH,
+        )
+        inbound = await self._repeat(
+            lambda tx: retention.purge_inbox(tx, before_ms, retention.PURGE_BATCH),
+            retention.PURGE_BATCH,
+        )
+        released = await self._repeat(
+            lambda tx: retention.release_free_pages(tx.conn, retention.VACUUM_BATCH),
+            retention.VACUUM_BATCH,
+        )
+        return Purged(outbound, inbound, released)
+
+    async def _repeat(self, job: Callable[[Transaction], int], batch: int) -> int:
+        """Run ``job`` (not durable) until it does less than ``batch``; return the sum."""
+        total = 0
+        while True:
+            done = await self._run(job, durable=False)
+            total += done
+            if done < batch:
+                return total
+
+    async def database_size(self) -> DatabaseSize:
+        """Return the size of the database file, of its WAL, and of the free pages inside."""
+        free, size = await self._run(
+            lambda tx: (retention.free_pages(tx.conn), retention.page_size(tx.conn)),
+            durable=False,
+        )
+        wal = self.path.with_name(f"{self.path.name}-wal")
+        return DatabaseSize(
+            bytes=_file_size(self.path), wal_bytes=_file_size(wal), free_bytes=free * size
+        )
 
     async def dlr_of(self, message_id: str) -> tuple[int | None, str | None]:
         """Return a message's Kannel ``(dlr_mask, dlr_url)``."""
@@ -530,6 +622,13 @@ class Store:
     async def _run(self, job: Callable[[Transaction], T], *, durable: bool = True) -> T:
         self._clock.check()  # a jump's shift goes ahead of this job and its new-clock times
         return await self._writer.submit(job, durable=durable)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class StoreReader:

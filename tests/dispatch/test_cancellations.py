@@ -60,7 +60,7 @@ async def claimed(store: Store, message_id: str) -> OutgoingMessage:
 
 async def check_against_the_network(store: Store, sim: PtyModem, ids: list[str]) -> None:
     """Every part the simulated network accepted is recorded or flagged; no other part is."""
-    await store.state_counts()  # queued behind every commit still running
+    await store.next_due_at()  # a writer job: queued behind every commit still running
     accepted = [sent.pdu.hex().upper() for sent in sim.sim.sent]
     for message_id in ids:
         message = await store.get_message(message_id)

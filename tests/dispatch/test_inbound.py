@@ -122,11 +122,13 @@ async def test_status_reports_deliver_and_fail(store: Store) -> None:
         await store.begin_part(message.id, 1, "sim1")
         await store.record_part_sent(message.id, 1, reference, "sim1")
 
+    # TP-DT after the sends: a report done before its part went out is not its report.
+    done = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     delivered = encode_status_report(
-        5, "+491709999999", status=0, timestamp=WHEN, discharge_time=WHEN
+        5, "+491709999999", status=0, timestamp=done, discharge_time=done
     )
     failed = encode_status_report(
-        6, "+491709999999", status=0x41, timestamp=WHEN, discharge_time=WHEN
+        6, "+491709999999", status=0x41, timestamp=done, discharge_time=done
     )
     assert await receiver.pdu_received("sim1", delivered) is InboundOutcome.REPORT
     assert await receiver.pdu_received("sim1", failed) is InboundOutcome.REPORT

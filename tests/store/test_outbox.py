@@ -253,7 +253,8 @@ async def test_report_matches_the_latest_part_with_a_reused_reference(store: Sto
         await save_parts(store, name, [("00AA", 10)])
         await store.begin_part(name, 1, "sim1", now=moment)
         await store.record_part_sent(name, 1, 5, "sim1", now=moment)
-    match = await store.match_status_report(StatusReport(modem="sim1", reference=5, status=0))
+    report = StatusReport(modem="sim1", reference=5, status=0)
+    match = await store.match_status_report(report, now=T0 + timedelta(hours=2))
     assert match is not None
     assert match.message_id == "new"
 

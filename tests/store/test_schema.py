@@ -169,7 +169,7 @@ async def test_reader_works_beside_the_writer(store: Store) -> None:
         (CLAIM_SQL, (0,), "outbox_ready"),
         (PROMOTE_SQL, (0, 10), "outbox_waiting"),
         (EXPIRE_SQL, (0, 10), "outbox_expiry"),
-        (REPORT_SQL, ("sim1", 5), "outbox_part_awaiting"),
+        (REPORT_SQL, ("sim1", 5, 0, 1, 1, "1", "+1", "1", "+1"), "outbox_part_awaiting"),
         # After a wall-clock jump: touch what waits, not the whole history.
         (SHIFT_RETRY_SQL, (1000,), "outbox_state"),
         (SHIFT_EXPIRY_SQL, (1000,), "outbox_state"),

@@ -1,0 +1,52 @@
+"""Retention in the running daemon: at start and hourly, what is older than ``keep_days`` goes.
+
+The store deletes in small batches (``gsmgw.store.retention``), each its own transaction, so
+sends and received SMS wait for one batch at most. A failed pass (the disk is full...) is logged
+and tried again at the next hour; nothing depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import logging
+from typing import NoReturn
+
+from gsmgw.errors import StoreError
+from gsmgw.models import utc_now
+from gsmgw.store import Purged, Store
+
+LOGGER = logging.getLogger(__package__)
+
+#: Seconds between two retention passes (the first runs at start).
+RETENTION_INTERVAL = 3600.0
+
+
+async def run_retention(store: Store, keep_days: Callable[[], int]) -> NoReturn:
+    """Purge at start and every ``RETENTION_INTERVAL``; ``keep_days`` reads the current config."""
+    while True:
+        await purge_once(store, keep_days())
+        await asyncio.sleep(RETENTION_INTERVAL)
+
+
+async def purge_once(store: Store, keep_days: int, *, now: datetime | None = None) -> Purged | None:
+    """Delete what finished more than ``keep_days`` ago (0: nothing); None if it failed."""
+    if keep_days <= 0:
+        return None
+    before = (now or utc_now()) - timedelta(days=keep_days)
+    try:
+        purged = await store.purge(before=before)
+    except StoreError as exc:
+        LOGGER.warning("retention: cannot delete old messages (next pass tries again): %s", exc)
+        return None
+    if purged.outbound or purged.inbound or purged.released_pages:
+        LOGGER.info(
+            "retention: deleted %d outbound and %d inbound messages older than %d days;"
+            " %d free pages released",
+            purged.outbound,
+            purged.inbound,
+            keep_days,
+            purged.released_pages,
+        )
+    return purged
