@@ -17,8 +17,10 @@ from gsmgw.bridges.mqtt._discovery import (
     discovery_messages,
 )
 from gsmgw.bridges.mqtt._node import node_messages
+from gsmgw.config import NotifyTarget
 from gsmgw.core import Topics
 from gsmgw.demo import Mosquitto
+from tests.bridges.ha import check_values
 
 if TYPE_CHECKING:
     from tests.bridges.conftest import BridgeFactory, Users
@@ -71,8 +73,6 @@ DEVICE_KEYS = {
     "configuration_url", "connections", "hw_version", "identifiers", "manufacturer", "model",
     "model_id", "name", "serial_number", "suggested_area", "sw_version", "via_device",
 }  # fmt: skip
-# https://developers.home-assistant.io/docs/core/entity/sensor/#available-state-classes
-STATE_CLASSES = {"measurement", "total", "total_increasing"}
 TOPICS = Topics("gsmgw", "pi-shed")
 MODEM = ModemDescription("sim1", "SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H", "LE20B04SIM7600M22")
 
@@ -97,16 +97,42 @@ def test_topics_and_keys_follow_the_schema() -> None:
             "online",
             "offline",
         )
-        assert config.get("state_class", "measurement") in STATE_CLASSES
-        assert config.get("entity_category", "diagnostic") in {"diagnostic", "config"}
+        check_values(component, config)
     unique_ids = [config["unique_id"] for _, config in found if "unique_id" in config]
     assert len(set(unique_ids)) == len(unique_ids) == len(found) - 1  # all but the trigger
     assert len({topic for topic, _ in found}) == len(found)
-    nodes = [(t, json.loads(p)) for t, p in node_messages(TOPICS)]
-    assert all(TOPIC.fullmatch(topic) for topic, _ in nodes)
+    targets = (NotifyTarget(name="Alice", to=("+491701234567",)),)
+    nodes = [(t, json.loads(p)) for t, p in node_messages(TOPICS, targets)]
+    for topic, config in nodes:
+        match = TOPIC.fullmatch(topic)
+        assert match is not None
+        assert REQUIRED[match.group(1)] <= set(config) <= KEYS[match.group(1)]
+        check_values(match.group(1), config)
     node_ids = {config["unique_id"] for _, config in nodes}
     assert len(node_ids) == len(nodes)
     assert not node_ids & set(unique_ids)
+
+
+@pytest.mark.parametrize(
+    ("component", "config"),
+    [
+        ("sensor", {"device_class": "signal_strength", "unit_of_measurement": "%"}),
+        ("sensor", {"device_class": "signal", "unit_of_measurement": "dBm"}),
+        ("sensor", {"device_class": "timestamp", "state_class": "measurement"}),
+        ("sensor", {"state_class": "total_increasing", "last_reset_value_template": "{{ 0 }}"}),
+        ("sensor", {"state_class": "daily"}),
+        ("sensor", {"entity_category": "system"}),
+        ("event", {"event_types": [], "state_topic": "t"}),
+        ("event", {"event_types": ["sms"], "device_class": "sms"}),
+        ("text", {"command_topic": "t", "max": 300}),
+        ("phone", {}),
+    ],
+)
+def test_values_home_assistant_refuses_are_caught(
+    component: str, config: dict[str, object]
+) -> None:
+    with pytest.raises(AssertionError):
+        check_values(component, config)
 
 
 def test_one_device_per_modem() -> None:
