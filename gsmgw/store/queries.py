@@ -120,16 +120,26 @@ def list_outbox(
     before: int | None = None,
 ) -> list[OutgoingMessage]:
     """Return outbound messages newest first, without parts; page on with ``before=last.seq``."""
-    clauses = ["o.pk < ?"]
-    args: list[object] = [before if before is not None else 2**63 - 1]
+    where, args = outbox_page(state=state, to=to, before=before, table="o.")
+    sql = f"{_OUTBOX} WHERE {where} ORDER BY o.pk DESC LIMIT ?"
+    return [to_message(row) for row in conn.execute(sql, [*args, limit])]
+
+
+def outbox_page(
+    *, state: MessageState | None, to: str | None, before: int | None, table: str = ""
+) -> tuple[str, list[object]]:
+    """Return the WHERE clause and its arguments of one page of the outbox, below ``before``.
+
+    ``table`` prefixes the columns (``"o."`` when the outbox is joined under that name).
+    """
+    clauses, args = [f"{table}pk < ?"], list[object]([2**63 - 1 if before is None else before])
     if state is not None:
-        clauses.append("o.state = ?")
+        clauses.append(f"{table}state = ?")
         args.append(str(state))
     if to is not None:
-        clauses.append("o.destination = ?")
+        clauses.append(f"{table}destination = ?")
         args.append(to)
-    sql = f"{_OUTBOX} WHERE {' AND '.join(clauses)} ORDER BY o.pk DESC LIMIT ?"
-    return [to_message(row) for row in conn.execute(sql, [*args, limit])]
+    return " AND ".join(clauses), args
 
 
 def show_outbox(conn: sqlite3.Connection, message_id: str) -> OutgoingMessage | None:

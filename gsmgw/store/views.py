@@ -15,6 +15,7 @@ import sqlite3
 from gsmgw.models import IncomingMessage, MessageState, PartState
 from gsmgw.store.common import from_ms, maybe_ms, to_ms
 from gsmgw.store.inbox import to_incoming
+from gsmgw.store.queries import outbox_page
 
 #: Above every ``pk``: the first page.
 _TOP = 2**63 - 1
@@ -98,14 +99,8 @@ def messages(
     before: int | None,
 ) -> list[MessageView]:
     """Return up to ``limit`` outbound messages with their parts, newest first, below ``before``."""
-    clauses, args = ["pk < ?"], list[object]([_TOP if before is None else before])
-    if state is not None:
-        clauses.append("state = ?")
-        args.append(str(state))
-    if to is not None:
-        clauses.append("destination = ?")
-        args.append(to)
-    sql = f"SELECT * FROM outbox WHERE {' AND '.join(clauses)} ORDER BY pk DESC LIMIT ?"
+    where, args = outbox_page(state=state, to=to, before=before)
+    sql = f"SELECT * FROM outbox WHERE {where} ORDER BY pk DESC LIMIT ?"
     return _views(conn, conn.execute(sql, [*args, limit]).fetchall())
 
 
