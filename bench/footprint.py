@@ -127,7 +127,8 @@ async def daemon(
                 try:
                     await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
                 except TimeoutError:
-                    # Seen after 5-minute runs with 4 Huawei modems: say so, keep the figures.
+                    # A bug (once: sd_notify blocked on this unread NOTIFY_SOCKET after 5
+                    # minutes of STATUS lines): say so, keep the figures.
                     print(f"the daemon did not stop in {STOP_TIMEOUT:g} s; killed", file=sys.stderr)
                     process.kill()
                     await process.wait()

@@ -199,11 +199,16 @@ class Daemon:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READY_TIMEOUT):
                 await modems.first_attempts.wait()
-        self.notifier.ready(self._status_line())
+        told = self.notifier.ready(self._status_line())
         LOGGER.info("ready: %s", self._status_line())
         while True:
             await asyncio.sleep(STATUS_INTERVAL)
-            self.notifier.status(self._status_line())
+            if told or not self.notifier.enabled:
+                self.notifier.status(self._status_line())
+            else:
+                # Dropped on a full socket (sd_notify never waits): systemd would time the
+                # start out, so READY=1 goes again until it is taken.
+                told = self.notifier.ready(self._status_line())
 
     def _status_line(self) -> str:
         if self.dispatcher is None or self.gateway is None:

@@ -25,6 +25,8 @@ class Notifier:
             # A leading "@" names a socket in the abstract namespace (sd_notify(3)).
             self._address = b"\0" + address[1:].encode() if address.startswith("@") else address
         self._socket: socket.socket | None = None
+        #: True while the reader's queue is full (said once, not at every notification).
+        self._full = False
 
     @property
     def enabled(self) -> bool:
@@ -32,7 +34,10 @@ class Notifier:
         return self._address is not None
 
     def notify(self, **fields: str | int) -> bool:
-        """Send ``KEY=value`` lines (``READY=1``, ``STATUS=...``); return whether they were sent."""
+        """Send ``KEY=value`` lines (``READY=1``, ``STATUS=...``); return whether they were sent.
+
+        Never waits: it runs on the event loop. A datagram the reader has no room for is dropped.
+        """
         if self._address is None:
             return False
         message = "\n".join(f"{key.upper()}={value}" for key, value in fields.items())
@@ -41,10 +46,27 @@ class Notifier:
                 self._socket = socket.socket(
                     socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
                 )
+                # The reader's queue holds net.unix.max_dgram_qlen datagrams (10 by default):
+                # a blocking sendto to a reader that stopped reading (a benchmark that waits
+                # for READY=1 only, a hung systemd) would stop the event loop for ever, and
+                # with it the shutdown on SIGTERM.
+                self._socket.setblocking(False)
             self._socket.sendto(message.encode(), self._address)
+        except BlockingIOError:
+            if not self._full:
+                LOGGER.warning(
+                    "sd_notify to %r: its queue is full, nobody reads it; dropping"
+                    " notifications until it has room",
+                    self._address,
+                )
+            self._full = True
+            return False
         except OSError as exc:
             LOGGER.warning("sd_notify to %r failed: %s", self._address, exc)
             return False
+        if self._full:
+            self._full = False
+            LOGGER.info("sd_notify to %r: delivered again", self._address)
         return True
 
     def ready(self, status: str) -> bool:

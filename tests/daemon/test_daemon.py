@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 
 import pytest
 
 from gsmgw.cli.control import request
-from gsmgw.daemon import install_signals
+from gsmgw.daemon import _modems, install_signals
 from gsmgw.errors import ControlError, StoreError
 from gsmgw.models import MessageState
+from gsmgw.modem import supervisor
+from gsmgw.modem.driver import Modem
+from gsmgw.modem.setup import refresh
+from gsmgw.modem.supervisor import Timing
 from gsmgw.store import StoreReader
 
 from .conftest import StartDaemon, config_text, eventually, sim, sim_modem
@@ -398,3 +403,38 @@ async def test_a_store_error_while_handling_a_modem_event_does_not_restart_it(
     assert "modem task failed" not in caplog.text
     assert "health not recorded" in caplog.text
     assert await running.stop() == 0
+
+
+async def test_sigterm_after_sweeps_and_refreshes_during_a_signal_storm(
+    start_daemon: StartDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The footprint benchmark's load, its 300 s sweep and refresh shortened to 0.2 s."""
+    monkeypatch.setattr(_modems, "SWEEP_INTERVAL", 0.2)
+    refreshes = 0
+
+    async def counted(modem: Modem) -> None:
+        nonlocal refreshes
+        refreshes += 1
+        await refresh(modem)
+
+    monkeypatch.setattr(supervisor, "refresh", counted)
+    names = [f"s{n}" for n in range(4)]
+    modems = "".join(
+        f"[[modem]]\nid = '{name}'\nport = 'sim:{name}?profile=huawei'\n" for name in names
+    )
+    running = await start_daemon(
+        config_text(modems), timing=Timing(health_interval=0.05, refresh_interval=0.2)
+    )
+    await running.daemon.modems.first_attempts.wait()  # type: ignore[union-attr]
+    rng = random.Random(14)
+    rssi = dict.fromkeys(names, 15)
+    for _ in range(150):  # ^RSSI from every modem every 10 ms
+        for name in names:
+            rssi[name] = min(max(rssi[name] + rng.choice((-1, 1)), 7), 25)
+            sim(name).sim.set_signal(rssi[name])
+        await asyncio.sleep(0.01)
+    inboxes = running.daemon.modems.inboxes  # type: ignore[union-attr]
+    assert all(inboxes[name].sweeps >= 3 for name in names)
+    assert refreshes >= 4
+    running.daemon.stop()
+    assert await asyncio.wait_for(running.task, 5) == 0
