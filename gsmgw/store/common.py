@@ -29,6 +29,8 @@ class Context:
     default_region: str = ""
     #: Route names -> route pk, for every route row committed so far.
     routes: dict[tuple[str, ...], int] = field(default_factory=dict)
+    #: The next publication id to hand out (``queue_publication``): ids are never reused.
+    next_publication: int = 1
     #: Outbound messages per state as of the last commit: counted once at open, then kept up to
     #: date by every job that changes a state (``count_states``), so that ``gsmgw status`` and
     #: Prometheus scrapes cost no scan. Replaced whole after each commit, never changed in
@@ -80,14 +82,22 @@ def queue_publication(
     qos: int = PUBLICATION_QOS,
     retain: bool = False,
 ) -> int:
-    """Insert one publication in the current transaction and wake the bridge after the commit."""
-    cursor = tx.conn.execute(
-        "INSERT INTO publication (topic, payload, qos, retain, created_at) VALUES (?, ?, ?, ?, ?)",
-        (topic, payload, qos, int(retain), now_ms),
+    """Insert one publication in the current transaction and wake the bridge after the commit.
+
+    Its id is never one this process handed out before, even after that row was deleted: the
+    bridge and the gateway keep acknowledged ids for a while (health acknowledgements are
+    deleted with the next health commit), and a reused id made them skip or delete a new row.
+    """
+    top = tx.conn.execute("SELECT coalesce(max(pk), 0) FROM publication").fetchone()[0]
+    pk = max(top + 1, ctx.next_publication)
+    tx.conn.execute(
+        "INSERT INTO publication (pk, topic, payload, qos, retain, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (pk, topic, payload, qos, int(retain), now_ms),
     )
+    ctx.next_publication = pk + 1  # a rolled-back transaction leaves a gap, never a reuse
     tx.notify.append(ctx.wake_publications)
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return int(pk)
 
 
 def emit(tx: Transaction, ctx: Context, event: StateEvent, now_ms: int) -> StateEvent:
