@@ -3,7 +3,8 @@
 Theory of operation: callers submit jobs (a function of a ``Transaction``) and await a future. The
 thread takes every job queued at that moment (up to ``MAX_BATCH``), runs each inside its own
 SAVEPOINT within one transaction, and commits once; only after that commit returns (the WAL is
-fsynced, ``synchronous=FULL``) does it resolve the futures with ``loop.call_soon_threadsafe``. So
+fsynced, ``synchronous=FULL``) does it resolve the futures, all of a batch in one
+``loop.call_soon_threadsafe`` (one wake-up of the loop per batch, not one per job). So
 ``await store.enqueue(...)`` never returns before its data is durable, and a burst of concurrent
 writers pays for one fsync. A job that raises rolls back its own savepoint only; a failed COMMIT
 fails the whole batch with ``StoreError``.
@@ -166,8 +167,7 @@ class Writer:
                 conn.execute("ROLLBACK")
             for job in batch:
                 job.error, job.tx = exc, None
-        for job in batch:
-            self._finish(job)
+        self._finish(batch)
 
     @staticmethod
     def _run_job(conn: sqlite3.Connection, job: _Job) -> None:
@@ -187,14 +187,13 @@ class Writer:
             conn.execute("ROLLBACK TO job")
             conn.execute("RELEASE job")
 
-    def _finish(self, job: _Job) -> None:
-        if job.tx is not None:
-            for hook in job.tx.committed:
-                hook()
-            # Wake-ups first: whoever awaits the job sees the events already set.
-            for callback in dict.fromkeys(job.tx.notify):
-                self._call_soon(callback)
-        self._resolve(job.future, job.result, job.error)
+    def _finish(self, batch: list[_Job]) -> None:
+        """Run the batch's hooks, then hand its results to the loop in one wake-up."""
+        for job in batch:
+            if job.tx is not None:
+                for hook in job.tx.committed:
+                    hook()
+        self._call_soon(_deliver, batch)
 
     def _call_soon(self, callback: Callable[..., None], *args: object) -> None:
         assert self._loop is not None
@@ -207,6 +206,22 @@ class Writer:
         self, future: asyncio.Future[Any], result: Any, error: BaseException | None
     ) -> None:
         self._call_soon(_set_future, future, result, error)
+
+
+def _deliver(batch: list[_Job]) -> None:
+    """On the loop: the batch's wake-ups first (each once), then its callers' results.
+
+    One wake-up of the loop per batch, not one per job and hook: a burst of jobs costs the
+    loop one self-pipe read, and whoever awaits a job sees the events already set.
+    """
+    wakeups = dict.fromkeys(hook for job in batch if job.tx is not None for hook in job.tx.notify)
+    for callback in wakeups:
+        try:
+            callback()
+        except Exception:  # a wake-up is a loop callback: its failure is logged, as there
+            LOGGER.exception("store: wake-up %r failed", callback)
+    for job in batch:
+        _set_future(job.future, job.result, job.error)
 
 
 def _set_future(future: asyncio.Future[Any], result: object, error: BaseException | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import json
 from pathlib import Path
 import sqlite3
@@ -196,3 +197,61 @@ async def test_a_publication_id_is_never_handed_out_twice(tmp_path: Path) -> Non
     async with Store(tmp_path / "gsmgw.db", state_topic="s") as reopened:
         third = await reopened.enqueue_publication("a/b", b"3")
         assert third > first  # after a restart, at least past what the file holds
+
+
+async def test_one_batch_wakes_the_event_loop_once(store: Store) -> None:
+    loop = asyncio.get_running_loop()
+    wakeups = 0
+    original = loop.call_soon_threadsafe
+
+    def counted(*args: object, **kwargs: object) -> asyncio.Handle:
+        nonlocal wakeups
+        wakeups += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    started, release = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        started.set()
+        release.wait(30)
+
+    woken: list[int] = []
+
+    def job(n: int) -> Callable[[Transaction], int]:
+        def run(tx: Transaction) -> int:
+            tx.notify.append(lambda: woken.append(n))
+            return n
+
+        return run
+
+    blocker = asyncio.ensure_future(store._writer.submit(hold))
+    assert await asyncio.to_thread(started.wait, 30)
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+    try:
+        jobs = [asyncio.ensure_future(store._writer.submit(job(n))) for n in range(50)]
+        await asyncio.sleep(0)
+        release.set()
+        await blocker
+        assert await asyncio.gather(*jobs) == list(range(50))
+    finally:
+        del loop.call_soon_threadsafe
+    # The blocker's batch, then the 50 jobs' batch: one self-pipe write each, not 100.
+    assert wakeups == 2
+    assert woken == list(range(50))
+
+
+async def test_a_failing_wake_up_neither_stops_the_others_nor_the_results(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    woken: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a broken wake-up")
+
+    def run(tx: Transaction) -> str:
+        tx.notify.extend([broken, lambda: woken.append("after")])
+        return "done"
+
+    assert await store._writer.submit(run) == "done"
+    assert woken == ["after"]
+    assert "a broken wake-up" in caplog.text
