@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 import contextlib
 import errno
+import functools
 import grp
 import logging
 import os
@@ -127,14 +128,19 @@ class SerialPort:
         cls, path: str, *, baudrate: int = 115200, label: str | None = None
     ) -> SerialPort:
         """Open ``path`` exclusively (a second opener gets "busy"), raw, 8N1."""
-        import serial_asyncio
+        import serial
 
         with map_errors(path):
             if not os.path.exists(path):
                 raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
-            reader, writer = await serial_asyncio.open_serial_connection(
-                url=path, baudrate=baudrate, exclusive=True, rtscts=False, dsrdtr=False
+            device = serial.serial_for_url(
+                path, baudrate=baudrate, exclusive=True, rtscts=False, dsrdtr=False
             )
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport = _direct_write_transport()(loop, protocol, device)
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         LOGGER.debug("%s: opened %s at %d baud", label or path, path, baudrate)
         return cls(reader, writer, path=path, label=label or path)
 
@@ -167,3 +173,35 @@ class SerialPort:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self._writer.wait_closed()
+
+
+@functools.cache
+def _direct_write_transport() -> Callable[..., asyncio.Transport]:
+    """pyserial-asyncio's transport, writing at once when nothing waits to be written.
+
+    Its own ``write`` always waits for the loop to report the port writable: two ``epoll_ctl``
+    calls and one more loop turn per AT command line, for a port that nearly always takes the
+    bytes at once. This writes them at once; what the port does not take (``EAGAIN``, a partial
+    write) goes to the transport's buffer and its own writer, as before. ``os.write``, not
+    ``Serial.write``: pyserial's loops on ``EAGAIN`` when the port is non-blocking (that spin is
+    what pyserial-asyncio-fast does after a partial write). Reaches only into the public
+    ``serial`` and ``get_write_buffer_size`` of pyserial-asyncio 0.6 (pinned);
+    tests/modem/test_port.py guards it.
+    """
+    import serial_asyncio
+
+    class DirectWriteTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
+        def write(self, data: bytes) -> None:
+            if data and not self.is_closing() and self.get_write_buffer_size() == 0:
+                try:
+                    written = os.write(self.serial.fileno(), data)
+                except (BlockingIOError, InterruptedError):
+                    written = 0
+                except OSError:
+                    written = 0  # the buffered write below meets the error and reports it
+                if written == len(data):
+                    return
+                data = data[written:]
+            super().write(data)
+
+    return DirectWriteTransport
