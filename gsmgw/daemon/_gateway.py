@@ -139,7 +139,7 @@ class Gateway:
 
     async def next_delivery(self, consumer: str) -> Delivery:
         """Wait until ``consumer`` has a stored delivery; return its oldest."""
-        added = self.store.deliveries_added
+        added = self.store.deliveries_added.event(consumer)
         while True:
             added.clear()
             found = await self.store.next_deliveries(consumer, 1)

@@ -57,6 +57,27 @@ T = TypeVar("T")
 RouteFilter = Callable[[tuple[str, ...]], bool]
 
 
+class Broadcast:
+    """A wake-up for several consumers, each with its own event to clear.
+
+    Consumers clear their event before they look for work and wait on it after finding none.
+    Shared, one consumer's clear could eat a wake-up meant for another that had just looked:
+    that one would then wait until the next commit, its delivery stranded meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, consumer: str) -> asyncio.Event:
+        """Return ``consumer``'s own event (made on first use)."""
+        return self._events.setdefault(consumer, asyncio.Event())
+
+    def set(self) -> None:
+        """Wake every consumer."""
+        for event in self._events.values():
+            event.set()
+
+
 class Store:
     """The outbox, inbox, opt-out list and publication queue in one SQLite file.
 
@@ -86,8 +107,8 @@ class Store:
         #: Set after a commit that queued a deliver_sm (SMPP receipts and MO SMS).
         self.smpp_added = asyncio.Event()
 
-        #: Set after a commit that stored webhook or dlr-url deliveries.
-        self.deliveries_added = asyncio.Event()
+        #: Set after a commit that stored webhook or dlr-url deliveries: one event per consumer.
+        self.deliveries_added = Broadcast()
         self._ctx = ctx = Context(
             state_topic=state_topic,
             inbox_topic=inbox_topic,

@@ -255,3 +255,15 @@ async def test_a_failing_wake_up_neither_stops_the_others_nor_the_results(
     assert await store._writer.submit(run) == "done"
     assert woken == ["after"]
     assert "a broken wake-up" in caplog.text
+
+
+async def test_one_delivery_consumer_clearing_its_wake_up_leaves_the_others_theirs(
+    store: Store,
+) -> None:
+    # Webhook workers and the dlr-url worker each clear their wake-up before they look: a
+    # shared event let one clear away the wake-up another had not yet seen.
+    webhook, dlr = store.deliveries_added.event("hook"), store.deliveries_added.event("dlr-url")
+    store.deliveries_added.set()
+    webhook.clear()
+    assert dlr.is_set()
+    assert store.deliveries_added.event("dlr-url") is dlr
