@@ -1,8 +1,11 @@
 """The send loop: one sender task per modem, woken by new work, routed by ``gsmgw.dispatch._pool``.
 
 Theory of operation. The store sets ``work_added`` after every commit that made a message
-claimable; a waker task fans that out to every modem's own event, so a queued message reaches an
-idle modem within one claim (no polling of the queue). A modem that is ready, within its
+claimable; a waker task passes that to the modems, so a queued message reaches an idle modem
+within one claim (no polling of the queue). Busy modems are told at once (they look again when
+they can); idle ones take turns: one claims, then wakes the next only while the queue holds
+messages (``_pass_turn``), so one new message costs one claim, not one per idle modem, and a
+message only a later modem may send still reaches it. A modem that is ready, within its
 ``per_minute``/``per_day`` limits and idle claims the best message of the routes it may serve
 (request ``modem``, then ``[[rule]]`` modems, then any: the store's ``RouteFilter``), has it
 encoded once (its parts and concatenation reference are stored, so a resend reuses them), and
@@ -78,6 +81,8 @@ class Dispatcher:
             store, self._wake_senders, lambda: self._config.gateway.incomplete_after
         )
         self._stopping = False
+        #: Idle senders not yet woken for the latest work, in turn order (``_pass_turn``).
+        self._turns: list[Sender] = []
         self._idle = asyncio.Event()
         self._stranded = Stranded(store, self.poke)
         for modem in config.modems:
@@ -197,7 +202,33 @@ class Dispatcher:
         while True:
             await work.wait()
             work.clear()
-            self._wake_senders()
+            self._wake_for_work()
+
+    def _wake_for_work(self) -> None:
+        """Tell busy senders of new work at once; let idle ones take turns claiming it."""
+        self._turns = []
+        for sender in self._senders.values():
+            if sender.state is SenderState.IDLE and not sender.wake.is_set():
+                self._turns.append(sender)
+            else:
+                sender.wake.set()
+        self._pass_turn(first=True)
+
+    def _pass_turn(self, *, first: bool = False) -> None:
+        """Wake the next idle sender whose turn it is, while the queue may hold work for it.
+
+        After a claim, with nothing left ``queued``, nobody could claim anything: the turns end
+        there. Otherwise (more messages, or some on routes the last sender does not serve) the
+        next idle sender claims; each takes at most one turn per ``work_added``.
+        """
+        if not first and not self._store.has_queued:
+            self._turns = []
+            return
+        while self._turns:
+            sender = self._turns.pop(0)
+            if sender.state is SenderState.IDLE and not sender.wake.is_set():
+                sender.wake.set()
+                return
 
     # --- one modem's sender ------------------------------------------------------------------
 
@@ -207,6 +238,7 @@ class Dispatcher:
                 await self.step(sender)
             except Exception:
                 LOGGER.exception("%s: sender failed; resting", sender.id)
+                self._pass_turn()
                 await self._give_back(sender)
                 if sender.state is not SenderState.STOPPED:
                     sender.enter(SenderState.RESTING)
@@ -219,6 +251,7 @@ class Dispatcher:
         try:
             await self._step(sender)
         except asyncio.CancelledError:
+            self._pass_turn()
             await self._give_back(sender)
             raise
 
@@ -226,10 +259,12 @@ class Dispatcher:
         """Take, route and send at most one message; wait when there is nothing to do."""
         now = time.monotonic()
         if self._stopping or not sender.ready(now):
+            self._pass_turn()  # this one takes nothing now: the next idle sender may
             await self._rest(sender, now)
             return
         delay = sender.limit_delay(1, now)
         if delay > 0:
+            self._pass_turn()
             await self._settle(sender)
             if sender.handed is not None:
                 await self._give_back(sender)  # handed over before the budget ran out
@@ -238,6 +273,7 @@ class Dispatcher:
             await wait(sender.wake, delay)
             return
         message = await self._next_message(sender)
+        self._pass_turn()  # before this send: another modem may send the next message meanwhile
         if message is None:
             await self._settle(sender)
             sender.enter(SenderState.IDLE)
@@ -286,7 +322,7 @@ class Dispatcher:
             return message
         ahead = sender.claim_ahead is not None
         claimed = await self._claimed(sender)
-        if claimed is None and ahead:
+        if claimed is None and ahead and self._store.has_queued:
             # Claimed ahead, during the last send: work that came since woke this modem, and
             # the loop cleared that wake-up. Nothing would claim the new message: look again.
             claimed = await self._claimed(sender)

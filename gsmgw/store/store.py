@@ -561,6 +561,11 @@ class Store:
         """Count the parts ``modem`` sent since ``since``."""
         return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
 
+    @property
+    def has_queued(self) -> bool:
+        """Whether any outbound message is ``queued`` (due or not), as of the last commit."""
+        return self._ctx.counts.get(MessageState.QUEUED, 0) > 0
+
     async def state_counts(self) -> dict[MessageState, int]:
         """Return how many outbound messages are in each state, as of the last commit.
 
