@@ -8,7 +8,14 @@ The daemon runs as a subprocess with ``[smpp]`` on 4 zero-delay simulated modems
 process (bench/gsmgw_node.py); the ESME is a bare asyncio client on gsmgw's own codec. Figures:
 
 - latency: ``submit_sm`` -> ``submit_sm_resp``, one at a time (each answer comes after its
-  commit, an fsync): median and 99th percentile.
+  commit, an fsync): median and 99th percentile. Each submit is sent as soon as the last answer
+  came, while the modems send the messages before it: the daemon is busy all along, so a
+  submit's answer also waits for the Python work of the previous message's send, and the median
+  comes close to the daemon's CPU time per message (``daemon_cpu_ms_per_submit``). Beside them,
+  what the machine allows: ``cpu_steal_pct`` (CPU time the hypervisor gave other guests during
+  the latency run) and the floor under any answer, ``floor_rtt_ms_*`` (a TCP round trip between
+  two processes that do nothing else, after a pause as long as an answer takes) and
+  ``fsync_ms_*`` (a 4 KiB append and its fsync).
 - submits/s with a window of 10 (10 requests always in flight), durable, until the last
   ``submit_sm_resp``; and end to end, until the simulated network accepted every message.
 - through Kannel (when Debian's kannel is installed): HTTP sendsms on smsbox -> bearerbox ->
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import os
 from pathlib import Path
 import shutil
 import socket
@@ -42,6 +50,7 @@ from gsmgw.smpp import (
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.figures import p99, run
+from bench.floor import fsync_times
 from bench.gsmgw_node import Node
 
 START_TIMEOUT = 60.0
@@ -145,6 +154,54 @@ async def latency(esme: Esme, samples: int) -> list[float]:
         assert isinstance(response, SubmitSmResp), response
         assert response.status == 0, response
     return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user and system CPU time a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times() -> tuple[int, int]:
+    """Return (steal, total) jiffies of all CPUs (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[7], sum(values)
+
+
+ECHO = """
+import socket, sys
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+conn, _ = server.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while data := conn.recv(4096):
+    conn.sendall(data)
+"""
+
+
+def round_trips(samples: int, pause: float) -> list[float]:
+    """Milliseconds of TCP round trips to an echo process, each after ``pause`` seconds."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", ECHO], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            times = []
+            for _ in range(samples):
+                time.sleep(pause)
+                begun = time.perf_counter()
+                sock.sendall(b"x" * 64)  # about a submit_sm
+                got = 0
+                while got < 64:
+                    got += len(sock.recv(4096))
+                times.append((time.perf_counter() - begun) * 1000)
+        return times
+    finally:
+        child.kill()
+        child.wait()
 
 
 async def windowed(esme: Esme, node: Node, messages: int) -> tuple[float, float]:
@@ -256,16 +313,30 @@ async def main(quick: bool) -> dict[str, float | None]:
         await node.start()
         try:
             esme = await Esme.bind(node.port)
-            times = await latency(esme, 100 if quick else 500)
+            samples = 100 if quick else 500
+            await latency(esme, 20)  # warm: the first claims, the first pages read
+            assert node.process is not None
+            cpu, (steal, total) = cpu_seconds(node.process.pid), cpu_times()
+            times = await latency(esme, samples)
+            daemon_cpu = (cpu_seconds(node.process.pid) - cpu) * 1000 / samples
+            steal_after, total_after = cpu_times()
             submits, end_to_end = await windowed(esme, node, 1000 if quick else 3000)
             await esme.close()
             kannel = await through_kannel(folder, node, 200 if quick else 1000)
         finally:
             await node.stop()
+    rtts = round_trips(samples, statistics.median(times) / 1000)
+    fsyncs = fsync_times(samples)
     return {
         "submit_resp_ms_p50": round(statistics.median(times), 2),
         "submit_resp_ms_p99": round(p99(times), 2),
         "latency_samples": len(times),
+        "daemon_cpu_ms_per_submit": round(daemon_cpu, 2),
+        "cpu_steal_pct": round(100 * (steal_after - steal) / max(total_after - total, 1), 1),
+        "floor_rtt_ms_p50": round(statistics.median(rtts), 2),
+        "floor_rtt_ms_p99": round(p99(rtts), 2),
+        "fsync_ms_p50": round(statistics.median(fsyncs), 2),
+        "fsync_ms_p99": round(p99(fsyncs), 2),
         "window10_submits_per_s": round(submits, 1),
         "window10_end_to_end_msgs_per_s": round(end_to_end, 1),
         "kannel_end_to_end_msgs_per_s": None if kannel is None else round(kannel, 1),
@@ -275,6 +346,12 @@ async def main(quick: bool) -> dict[str, float | None]:
 LABELS = {
     "submit_resp_ms_p50": "submit_sm -> submit_sm_resp, median (ms)",
     "submit_resp_ms_p99": "submit_sm -> submit_sm_resp, 99th pct (ms)",
+    "daemon_cpu_ms_per_submit": "the daemon's CPU time per message meanwhile (ms)",
+    "cpu_steal_pct": "CPU time the hypervisor took meanwhile (%)",
+    "floor_rtt_ms_p50": "floor: TCP round trip between processes, median (ms)",
+    "floor_rtt_ms_p99": "floor: TCP round trip between processes, 99th pct (ms)",
+    "fsync_ms_p50": "floor: 4 KiB append + fsync, median (ms)",
+    "fsync_ms_p99": "floor: 4 KiB append + fsync, 99th pct (ms)",
     "window10_submits_per_s": "window of 10, durable submits/s",
     "window10_end_to_end_msgs_per_s": "window of 10, to the network, 4 modems (msg/s)",
     "kannel_end_to_end_msgs_per_s": "Kannel sendsms -> network, 4 modems (msg/s)",
