@@ -18,6 +18,7 @@ from gsmgw.cli.control import request
 from gsmgw.config import load_config
 from gsmgw.daemon import run
 from gsmgw.errors import ConfigError
+from gsmgw.models import MessageState
 from gsmgw.smpp import BindKind, Status, SubmitSm
 
 from .conftest import StartDaemon, config_text, eventually, sim, sim_modem
@@ -63,6 +64,12 @@ async def test_a_scrape_reads_the_running_daemon(start_daemon: StartDaemon) -> N
     await request(running.control, "send", request={"to": "+491701234567", "text": "x", "id": "1"})
     await eventually(lambda: running.daemon.dispatcher.senders["m1"].sent == 1)  # type: ignore[union-attr]
     await eventually(lambda: running.daemon.gateway.receiver.received == 1)  # type: ignore[union-attr]
+    # The sender counts the part once the modem took it; the message is ``sent`` once the
+    # part's TP-MR commit lands, a little later (under load, after a first scrape).
+    store = running.daemon.gateway.store  # type: ignore[union-attr]
+    async with asyncio.timeout(10):
+        while (await store.state_counts()).get(MessageState.SENT) != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
     samples = await scrape(port)
 
