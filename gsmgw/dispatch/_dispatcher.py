@@ -3,8 +3,8 @@
 Theory of operation. The store sets ``work_added`` after every commit that made a message
 claimable; a waker task passes that to the modems, so a queued message reaches an idle modem
 within one claim (no polling of the queue). Busy modems are told at once (they look again when
-they can); idle ones take turns: one claims, then wakes the next only while the queue holds
-messages (``_pass_turn``), so one new message costs one claim, not one per idle modem, and a
+they can); idle ones take turns: one claims, then wakes the next only while messages wait to
+be claimed (``_pass_turn``), so one new message costs one claim, not one per idle modem, and a
 message only a later modem may send still reaches it. A modem that is ready, within its
 ``per_minute``/``per_day`` limits and idle claims the best message of the routes it may serve
 (request ``modem``, then ``[[rule]]`` modems, then any: the store's ``RouteFilter``), has it
@@ -217,11 +217,11 @@ class Dispatcher:
     def _pass_turn(self, *, first: bool = False) -> None:
         """Wake the next idle sender whose turn it is, while the queue may hold work for it.
 
-        After a claim, with nothing left ``queued``, nobody could claim anything: the turns end
-        there. Otherwise (more messages, or some on routes the last sender does not serve) the
-        next idle sender claims; each takes at most one turn per ``work_added``.
+        After a claim, with nothing left ``queued`` or ``retrying``, nobody could claim anything:
+        the turns end there. Otherwise (more messages, or some on routes the last sender does not
+        serve) the next idle sender claims; each takes at most one turn per ``work_added``.
         """
-        if not first and not self._store.has_queued:
+        if not first and not self._store.has_waiting:
             self._turns = []
             return
         while self._turns:
@@ -322,7 +322,7 @@ class Dispatcher:
             return message
         ahead = sender.claim_ahead is not None
         claimed = await self._claimed(sender)
-        if claimed is None and ahead and self._store.has_queued:
+        if claimed is None and ahead and self._store.has_waiting:
             # Claimed ahead, during the last send: work that came since woke this modem, and
             # the loop cleared that wake-up. Nothing would claim the new message: look again.
             claimed = await self._claimed(sender)

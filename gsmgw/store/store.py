@@ -562,9 +562,13 @@ class Store:
         return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
 
     @property
-    def has_queued(self) -> bool:
-        """Whether any outbound message is ``queued`` (due or not), as of the last commit."""
-        return self._ctx.counts.get(MessageState.QUEUED, 0) > 0
+    def has_waiting(self) -> bool:
+        """Whether any outbound message waits to be claimed, as of the last commit.
+
+        ``queued`` or ``retrying``, due or not: the states a claim takes messages from.
+        """
+        counts = self._ctx.counts
+        return counts.get(MessageState.QUEUED, 0) + counts.get(MessageState.RETRYING, 0) > 0
 
     async def state_counts(self) -> dict[MessageState, int]:
         """Return how many outbound messages are in each state, as of the last commit.

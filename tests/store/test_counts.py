@@ -94,3 +94,19 @@ async def test_counting_costs_the_writer_nothing(store: Store) -> None:
     for _ in range(10):
         assert await store.state_counts() == {MessageState.QUEUED: 50}
     assert store.commits == commits
+
+
+async def test_has_waiting_counts_queued_and_retrying_messages(store: Store) -> None:
+    # The dispatcher's idle modems stop taking turns when nothing waits: a message waiting for
+    # its retry must count, or the modem that alone may send it could miss it.
+    seen = [store.has_waiting]
+    await store.enqueue([request("m")], now=T0)
+    seen.append(store.has_waiting)
+    assert await store.claim_next("sim1", now=T0) is not None
+    seen.append(store.has_waiting)  # sending
+    later = T0 + timedelta(seconds=30)
+    await store.mark_retrying("m", next_attempt_at=later, error="CMS 42", now=T0)
+    seen.append(store.has_waiting)
+    assert await store.claim_next("sim1", now=later) is not None
+    seen.append(store.has_waiting)
+    assert seen == [False, True, False, True, False]
