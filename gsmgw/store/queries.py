@@ -150,15 +150,22 @@ def show_outbox(conn: sqlite3.Connection, message_id: str) -> OutgoingMessage | 
 def list_inbox(
     conn: sqlite3.Connection,
     *,
+    since: datetime | None = None,
     sender: str | None = None,
     modem: str | None = None,
     limit: int = 50,
     before: int | None = None,
     after: int | None = None,
 ) -> list[IncomingMessage]:
-    """Return inbound messages newest first (``before``), or oldest first after ``after``."""
+    """Return inbound messages newest first (``before``), or oldest first after ``after``.
+
+    ``since``: only those stored from then on.
+    """
     clauses: list[str] = []
     args: list[object] = []
+    if since is not None:
+        clauses.append("stored_at >= ?")
+        args.append(to_ms(since))
     if sender is not None:
         clauses.append("sender = ?")
         args.append(sender)

@@ -428,7 +428,7 @@ class Store:
     ) -> list[IncomingMessage]:
         """Return inbound messages stored since ``since``, newest first; page with ``before``."""
         return await self._run(
-            lambda tx: views.inbox(
+            lambda tx: queries.list_inbox(
                 tx.conn, since=since, sender=sender, modem=modem, limit=limit, before=before
             ),
             durable=False,

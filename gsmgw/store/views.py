@@ -1,8 +1,8 @@
-"""Read-only views for the HTTP API: an outbound message with its parts; outbox and inbox pages.
+"""Read-only views for the HTTP API: an outbound message with its parts; outbox pages.
 
 Pages are keyset pages on the insertion order (``pk``), newest first: a cursor is the last
 ``seq`` seen, so a page never shifts when messages are added meanwhile, and every page costs one
-index range scan whatever the depth.
+index range scan whatever the depth. Inbox pages are ``queries.list_inbox``, as the CLI's.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 import sqlite3
 
-from gsmgw.models import IncomingMessage, MessageState, PartState
-from gsmgw.store.common import from_ms, maybe_ms, to_ms
-from gsmgw.store.inbox import to_incoming
+from gsmgw.models import MessageState, PartState
+from gsmgw.store.common import from_ms, maybe_ms
 from gsmgw.store.queries import outbox_page
-
-#: Above every ``pk``: the first page.
-_TOP = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,27 +140,3 @@ def _view(row: sqlite3.Row, parts: list[sqlite3.Row]) -> MessageView:
             for p in parts
         ),
     )
-
-
-def inbox(
-    conn: sqlite3.Connection,
-    *,
-    since: datetime | None,
-    sender: str | None,
-    modem: str | None,
-    limit: int,
-    before: int | None,
-) -> list[IncomingMessage]:
-    """Return up to ``limit`` inbound messages newest first, below ``before``, from ``since``."""
-    clauses, args = ["pk < ?"], list[object]([_TOP if before is None else before])
-    if since is not None:
-        clauses.append("stored_at >= ?")
-        args.append(to_ms(since))
-    if sender is not None:
-        clauses.append("sender = ?")
-        args.append(sender)
-    if modem is not None:
-        clauses.append("modem = ?")
-        args.append(modem)
-    sql = f"SELECT * FROM inbox WHERE {' AND '.join(clauses)} ORDER BY pk DESC LIMIT ?"
-    return [to_incoming(row) for row in conn.execute(sql, [*args, limit])]
