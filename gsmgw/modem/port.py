@@ -195,10 +195,8 @@ def _direct_write_transport() -> Callable[..., asyncio.Transport]:
             if data and not self.is_closing() and self.get_write_buffer_size() == 0:
                 try:
                     written = os.write(self.serial.fileno(), data)
-                except (BlockingIOError, InterruptedError):
+                except OSError:  # EAGAIN: later; another error: the buffered write reports it
                     written = 0
-                except OSError:
-                    written = 0  # the buffered write below meets the error and reports it
                 if written == len(data):
                     return
                 data = data[written:]
