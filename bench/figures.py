@@ -1,7 +1,8 @@
 """What the bench scripts share: their command line (``--quick``, ``--json``) and their output.
 
 Each script measures in ``main(quick)`` and returns its figures; ``run`` prints them for people,
-one labelled line each, or as one JSON object for machines.
+one labelled line each, or as one JSON object for machines. ``cpu_seconds`` and ``rss_mb`` read
+a daemon's process (/proc).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import json
+import os
+from pathlib import Path
 import statistics
 from typing import Any
 
@@ -19,6 +22,21 @@ Figures = dict[str, Any]
 def p99(values: list[float]) -> float:
     """Return the 99th percentile, as every script computes it."""
     return statistics.quantiles(values, n=100)[98]
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user and system CPU time a process used so far."""
+    # proc(5): utime and stime are fields 14 and 15, after the parenthesised command name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Return a process's resident memory (VmRSS) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run(

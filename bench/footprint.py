@@ -54,6 +54,10 @@ from gsmgw.models import InboundPart, SendRequest
 from gsmgw.sim import Knobs, PtyModem
 from gsmgw.store import Store
 
+if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.figures import cpu_seconds, rss_mb
+
 MODEMS = 4
 RUNS = 7
 READY_TIMEOUT = 30.0
@@ -158,19 +162,6 @@ async def _wait_ready(notify: socket.socket) -> None:
                 return
 
 
-def _cpu_seconds(pid: int) -> float:
-    # proc(5): utime and stime are fields 14 and 15, after the parenthesised command name.
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _median_wall(argv: list[str]) -> float:
     times = []
     for _ in range(RUNS):
@@ -223,10 +214,10 @@ def _db_bytes(folder: Path) -> int:
 async def startup_and_idle(window: float) -> dict[str, float]:
     async with daemon() as (pid, ready, _, _):
         await asyncio.sleep(SETTLE_DELAY)
-        cpu, start = _cpu_seconds(pid), time.perf_counter()
+        cpu, start = cpu_seconds(pid), time.perf_counter()
         await asyncio.sleep(window)
-        idle = (_cpu_seconds(pid) - cpu) / (time.perf_counter() - start) * 100
-        rss = _rss_mb(pid)
+        idle = (cpu_seconds(pid) - cpu) / (time.perf_counter() - start) * 100
+        rss = rss_mb(pid)
     return {
         "ready_s": round(ready, 3),
         "version_s": round(_median_wall([*_gsmgw_command(), "--version"]), 3),

@@ -13,6 +13,7 @@ from pathlib import Path
 import sys
 import time
 
+from bench.figures import rss_mb
 from gsmgw.sim import Knobs, PtyModem
 
 
@@ -74,11 +75,7 @@ class Node:
     def rss_mb(self) -> float:
         """Return the daemon's resident memory in MB."""
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return rss_mb(self.process.pid)
 
 
 def watch_cmgs(pty: PtyModem, record: Callable[[float], None]) -> None:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-import os
 from pathlib import Path
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +49,7 @@ from gsmgw.smpp import (
 
 if not __package__:  # run as a script (python bench/NAME.py): make bench.* importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.figures import p99, run
+from bench.figures import cpu_seconds, p99, run
 from bench.floor import fsync_times
 from bench.gsmgw_node import Node
 
@@ -156,12 +156,6 @@ async def latency(esme: Esme, samples: int) -> list[float]:
     return times
 
 
-def cpu_seconds(pid: int) -> float:
-    """Return the user and system CPU time a process used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_times() -> tuple[int, int]:
     """Return (steal, total) jiffies of all CPUs (/proc/stat)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -181,8 +175,6 @@ while data := conn.recv(4096):
 
 def round_trips(samples: int, pause: float) -> list[float]:
     """Milliseconds of TCP round trips to an echo process, each after ``pause`` seconds."""
-    import subprocess
-
     child = subprocess.Popen([sys.executable, "-c", ECHO], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
