@@ -54,6 +54,10 @@ HOLD_PATIENCE_DELAY = 2.0
 #: A modem claims its next message while sending only when a part takes at most this long:
 #: then the store's commits, not the network, bound its rate.
 CLAIM_AHEAD_MAX_SEND_TIME = 0.25
+#: A modem that claimed a message hands it to one that would finish it sooner only when that
+#: gains at least this much: finish times are estimates (moving averages of send times), and
+#: below it their noise, not the modems, would decide (modems take seconds per part).
+HANDOVER_MIN_GAIN = 0.05
 #: The shortest wait of a message deferred for the SIMs' limits (no busy loop on a rounding).
 MIN_DEFER_DELAY = 0.5
 #: A modem in these states takes no message handed over.
@@ -83,6 +87,11 @@ class Dispatcher:
         self._stopping = False
         #: Idle senders not yet woken for the latest work, in turn order (``_pass_turn``).
         self._turns: list[Sender] = []
+        #: Claims made and not yet answered; while they are as many as the messages waiting,
+        #: another claim would find nothing (``_claims_cover_waiting``).
+        self._claiming = 0
+        #: Senders that did not claim because of those claims: woken when one ends with work left.
+        self._held_back: list[Sender] = []
         self._idle = asyncio.Event()
         self._stranded = Stranded(store, self.poke)
         for modem in config.modems:
@@ -220,10 +229,13 @@ class Dispatcher:
         After a claim, with nothing left ``queued`` or ``retrying``, nobody could claim anything:
         the turns end there. Otherwise (more messages, or some on routes the last sender does not
         serve) the next idle sender claims; each takes at most one turn per ``work_added``.
+        While claims in flight are as many as the messages waiting, the turn waits for them.
         """
         if not first and not self._store.has_waiting:
             self._turns = []
             return
+        if self._claims_cover_waiting():
+            return  # the claims in flight may take all of it; the end of each passes the turn on
         while self._turns:
             sender = self._turns.pop(0)
             if sender.state is SenderState.IDLE and not sender.wake.is_set():
@@ -305,10 +317,13 @@ class Dispatcher:
         if best is None or best.id == sender.id:
             return best
         own = next(view for view in views if view.id == sender.id)
-        if own.ready and own.within_limits(parts):
-            key = (own.price(message.to), own.finish_time(parts))
-            if key <= (best.price(message.to), best.finish_time(parts)):
-                return own  # a tie stays here: handing over costs a wake-up for nothing
+        if (
+            own.ready
+            and own.within_limits(parts)
+            and own.price(message.to) <= best.price(message.to)
+            and own.finish_time(parts) <= best.finish_time(parts) + HANDOVER_MIN_GAIN
+        ):
+            return own  # a (near) tie stays here: handing over costs wake-ups for nothing
         return best
 
     async def _next_message(self, sender: Sender) -> OutgoingMessage | None:
@@ -331,6 +346,15 @@ class Dispatcher:
     async def _claimed(self, sender: Sender) -> OutgoingMessage | None:
         """Return the result of this modem's claim, started now unless it was made ahead."""
         if sender.claim_ahead is None:
+            if not self._store.has_waiting:
+                # Nothing to take: a claim would only cost a writer job. Work committed later
+                # sets ``work_added``, which wakes this modem (or its turn) again.
+                return None
+            if self._claims_cover_waiting():
+                # Other modems' claims may take everything that waits: this one would find
+                # nothing. If one of them leaves work behind, its end wakes this modem.
+                self._held_back.append(sender)
+                return None
             sender.claim_ahead = asyncio.ensure_future(self._claim(sender))
         # Shielded: a claim that commits must reach someone; a cancelled sender's
         # _give_back collects it from sender.claim_ahead and requeues it.
@@ -343,7 +367,32 @@ class Dispatcher:
 
     async def _claim(self, sender: Sender) -> OutgoingMessage | None:
         """Claim the best message this modem may send, its parts encoded in the same commit."""
-        return await self._store.claim_next(sender.id, serves=sender.serves, encode=self._encode)
+        self._claiming += 1
+        try:
+            return await self._store.claim_next(
+                sender.id, serves=sender.serves, encode=self._encode
+            )
+        finally:
+            self._claiming -= 1
+            self._claim_ended()
+
+    def _claims_cover_waiting(self) -> bool:
+        """Whether the claims in flight are at least as many as the messages waiting."""
+        return self._claiming > 0 and self._claiming >= self._store.waiting
+
+    def _claim_ended(self) -> None:
+        """Wake the senders held back for claims in flight if work is left; go on with the turns.
+
+        A claim may leave a message behind that the held back modems may send and the claiming
+        one may not (routes), or that was not due yet for it.
+        """
+        held, self._held_back = self._held_back, []
+        if not self._store.has_waiting:
+            self._turns = []
+            return
+        for sender in held:
+            sender.wake.set()
+        self._pass_turn()
 
     def _encode(self, message: OutgoingMessage) -> list[tuple[str, int]]:
         return encode(message, self._policy)
@@ -352,6 +401,8 @@ class Dispatcher:
         """Whether to claim the next message while this one is sent (limits decide otherwise)."""
         limited = sender.config.per_minute is not None or sender.config.per_day is not None
         idle = sender.claim_ahead is None and sender.handed is None
+        if not self._store.has_waiting or self._claims_cover_waiting():
+            return False  # nothing (else) to claim ahead: this modem looks again after the send
         # A slow modem gains nothing, and the message would wait here while others idle.
         fast = sender.samples > 0 and sender.send_time <= CLAIM_AHEAD_MAX_SEND_TIME
         return idle and fast and not limited and not self._stopping

@@ -9,7 +9,7 @@ again and its message carries ``earlier_outcome_unknown``. Parts with a referenc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
 import re
@@ -20,6 +20,7 @@ from gsmgw.models import (
     FINAL_STATES,
     MessageState,
     OutgoingMessage,
+    OutgoingPart,
     PartState,
     StateEvent,
     StatusReport,
@@ -76,14 +77,25 @@ def save_parts(
     row = message_row(tx.conn, message_id)
     if row["state"] != _S.SENDING:
         raise LocalProtocolError(f"{message_id}: parts are saved while sending, not {row['state']}")
+    _insert_parts(tx, message_id, row["pk"], parts)
+    return load(tx.conn, row["pk"])
+
+
+def _insert_parts(
+    tx: Transaction, message_id: str, pk: int, parts: Sequence[tuple[str, int]]
+) -> tuple[OutgoingPart, ...]:
+    """Store encoded parts a message does not have yet; return them as stored (``pending``)."""
     if not parts:
         raise LocalProtocolError(f"{message_id}: a message has at least one part")
     tx.conn.executemany(
         "INSERT OR IGNORE INTO outbox_part (message, part_no, pdu, tpdu_length, state)"
         " VALUES (?, ?, ?, ?, 'pending')",
-        [(row["pk"], number, pdu, length) for number, (pdu, length) in enumerate(parts, 1)],
+        [(pk, number, pdu, length) for number, (pdu, length) in enumerate(parts, 1)],
     )
-    return load(tx.conn, row["pk"])
+    return tuple(
+        OutgoingPart(part_no=number, pdu_hex=pdu, tpdu_length=length)
+        for number, (pdu, length) in enumerate(parts, 1)
+    )
 
 
 def claim_encoded(
@@ -109,14 +121,18 @@ def claim_encoded(
             LOGGER.warning("%s: cannot encode: %s", message.id, exc)
             fail(tx, ctx, message.id, f"{exc.code}: {exc}", now)
             continue
-        return save_parts(tx, message.id, parts)
+        # Just claimed (``sending``) with no parts: they are these, as the columns' defaults
+        # make them; no need to read the message back.
+        return replace(message, parts=_insert_parts(tx, message.id, message.seq, parts))
     tx.notify.append(ctx.wake_work)  # more may wait: the senders claim again
     return None
 
 
 def begin_part(tx: Transaction, message_id: str, part_no: int, modem: str, now: datetime) -> None:
     """Record that a part's PDU is about to be written (its outcome is unknown until answered)."""
-    row = message_row(tx.conn, message_id)
+    row = tx.conn.execute("SELECT pk, state FROM outbox WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise LocalProtocolError(f"no outbound message {message_id!r}")
     if row["state"] != _S.SENDING:
         raise LocalProtocolError(f"{message_id}: not sending but {row['state']}")
     cursor = tx.conn.execute(
@@ -146,12 +162,17 @@ def part_sent(
     )
     if cursor.rowcount != 1:
         raise LocalProtocolError(f"{message_id}: part {part_no} is missing or sent already")
-    unsent = tx.conn.execute(
-        "SELECT count(*) FROM outbox_part WHERE message = ? AND reference IS NULL", (row["pk"],)
-    ).fetchone()[0]
-    if unsent or row["state"] != _S.SENDING:
+    # Per state: how many parts, and how many of them have no TP-MR yet.
+    states = tx.conn.execute(
+        "SELECT state, sum(reference IS NULL) FROM outbox_part WHERE message = ? GROUP BY state",
+        (row["pk"],),
+    ).fetchall()
+    if any(unsent for _, unsent in states) or row["state"] != _S.SENDING:
         return None
     event = change(tx, ctx, row, _S.SENT, now, modem=modem, error=None)
+    if {state for state, _ in states} == {PartState.SENT}:
+        return event  # nothing reported yet: the usual case, and nothing to settle
+    # An earlier part's report came before this TP-MR: it may settle the message now.
     return _settle(tx, ctx, message_id, now) or event
 
 

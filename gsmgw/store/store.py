@@ -562,13 +562,18 @@ class Store:
         return await self._run(lambda tx: queries.sent_parts_since(tx.conn, modem, since))
 
     @property
-    def has_waiting(self) -> bool:
-        """Whether any outbound message waits to be claimed, as of the last commit.
+    def waiting(self) -> int:
+        """How many outbound messages wait to be claimed, as of the last commit.
 
         ``queued`` or ``retrying``, due or not: the states a claim takes messages from.
         """
         counts = self._ctx.counts
-        return counts.get(MessageState.QUEUED, 0) + counts.get(MessageState.RETRYING, 0) > 0
+        return counts.get(MessageState.QUEUED, 0) + counts.get(MessageState.RETRYING, 0)
+
+    @property
+    def has_waiting(self) -> bool:
+        """Whether any outbound message waits to be claimed (``waiting``), as of the last commit."""
+        return self.waiting > 0
 
     async def state_counts(self) -> dict[MessageState, int]:
         """Return how many outbound messages are in each state, as of the last commit.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gsmgw.dispatch import SenderState
-from gsmgw.models import MessageState, SendRequest, utc_now
+from gsmgw.models import MessageState, PartState, SendRequest, utc_now
 from gsmgw.store import EnqueuePolicy
 
 from .conftest import MakeHarness, eventually
@@ -50,6 +51,9 @@ async def test_work_queued_after_an_empty_claim_ahead_is_not_missed(harness: Mak
     slot = h.dispatcher.senders["sim1"]
     await h.store.enqueue([request("first", id="m1")])
     await eventually(lambda: h.idle("sim1") and slot.samples == 1)
+    # Waits, not due: with it queued, a claim ahead is made (and finds nothing due).
+    later = utc_now() + timedelta(hours=1)
+    await h.store.enqueue([request("later", id="m0", send_at=later)])
 
     await h.store.enqueue([request("second", id="m2")])
     await eventually(lambda: slot.claim_ahead is not None and slot.claim_ahead.done())
@@ -507,3 +511,24 @@ async def test_a_store_write_that_fails_mid_send_strands_nothing(
         assert message.earlier_outcome_unknown
     else:
         assert sent == ["through a full disk"]
+
+
+async def test_a_near_tie_stays_with_the_modem_that_claimed_it(harness: MakeHarness) -> None:
+    h = await harness(TWO)
+    await h.plug("sim1")
+    await h.plug("sim2")
+    await h.store.enqueue([request("to route", id="m1")])
+    await eventually(lambda: h.all_sent() == ["to route"])
+    sent = await h.store.get_message("m1")
+    assert sent is not None
+    assert sent.parts
+    # As it was when claimed: one part to send.
+    message = replace(sent, parts=tuple(replace(p, state=PartState.PENDING) for p in sent.parts))
+    sim1, sim2 = h.dispatcher.senders["sim1"], h.dispatcher.senders["sim2"]
+
+    # Finish times of 30 ms against 10 ms: the estimates' noise, not a faster modem.
+    sim1.send_time, sim2.send_time = 0.03, 0.01
+    assert h.dispatcher._route(sim1, message).id == "sim1"  # type: ignore[union-attr]
+    # Seconds apart: the faster modem takes it (SPEC.md "Routing": soonest finished).
+    sim1.send_time, sim2.send_time = 4.0, 1.5
+    assert h.dispatcher._route(sim1, message).id == "sim2"  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,9 +56,28 @@ async def test_one_new_message_costs_one_claim_not_one_per_idle_modem(
     await eventually(lambda: h.all_sent() == ["hello"])
     senders = h.dispatcher.senders.values()
     await eventually(lambda: all(s.state is SenderState.IDLE and h.idle(s.id) for s in senders))
-    # The claim that took it, and the sending modem's look for more once it sent it. Every
-    # idle modem claimed before: 4, then that look, 5.
+    # The claim that took it, nothing more: with nothing waiting, the sending modem does not
+    # look for more once it sent it. Every idle modem claimed before: 4, then that look, 5.
+    assert claims() == 1
+
+
+async def test_a_busy_modem_woken_by_work_another_took_does_not_claim_after_its_send(
+    harness: MakeHarness,
+) -> None:
+    h = await four_idle_modems(harness)
+    claims = count_claims(h.store)
+    senders = h.dispatcher.senders.values()
+
+    await h.store.enqueue([request("first", id="m1")])
+    await eventually(lambda: any(s.state is SenderState.SENDING for s in senders))
+    await h.store.enqueue([request("second", id="m2")])  # the busy modem is woken too
+
+    await eventually(lambda: sorted(h.all_sent()) == ["first", "second"])
+    await eventually(lambda: all(s.state is SenderState.IDLE and h.idle(s.id) for s in senders))
+    # One claim per message: the busy modem, woken for "second" that an idle one claimed,
+    # found nothing waiting once its send ended and claimed nothing (it used to: 3, then 4).
     assert claims() == 2
+    assert len({sender for sender in ("sim1", "sim2", "sim3", "sim4") if h.sent_texts(sender)}) == 2
 
 
 async def test_a_message_only_the_last_idle_modem_may_send_still_reaches_it(
@@ -93,3 +113,50 @@ async def test_turns_go_on_past_a_modem_that_may_not_send_the_message(
     assert h.sent_texts("sim1") == ["for sim1"]
     assert h.sent_texts("sim2") == ["for sim2"]
     assert h.sent_texts("sim4") == ["for sim4"]
+
+
+async def test_a_fast_modem_claims_ahead_only_while_messages_wait(harness: MakeHarness) -> None:
+    h = await harness("[[modem]]\nid = 'sim1'\nport = 'sim:sim1'\n")
+    await h.plug("sim1", send_delay=0.05)  # under CLAIM_AHEAD_MAX_SEND_TIME: it may claim ahead
+    sender = h.dispatcher.senders["sim1"]
+    await h.store.enqueue([request("warm", id="m0")])
+    await eventually(lambda: h.idle("sim1") and sender.samples == 1)
+    claims = count_claims(h.store)
+
+    await h.store.enqueue([request("alone", id="m1")])
+    await eventually(lambda: h.all_sent() == ["warm", "alone"])
+    await eventually(lambda: sender.state is SenderState.IDLE and h.idle("sim1"))
+    assert claims() == 1  # nothing waited while "alone" was sent: no claim ahead, no look after
+
+    await h.store.enqueue([request(f"b{n}") for n in range(3)])
+    await eventually(lambda: len(h.all_sent()) == 5)
+    await eventually(lambda: sender.state is SenderState.IDLE and h.idle("sim1"))
+    # A backlog: each claim but the last was made ahead, during the send before it.
+    assert claims() == 1 + 3
+
+
+async def test_a_modem_held_back_by_a_claim_in_flight_claims_what_that_claim_left(
+    harness: MakeHarness,
+) -> None:
+    h = await four_idle_modems(harness)
+    gate = asyncio.Event()
+    original: Callable[..., Awaitable[Any]] = h.store.claim_next
+    attempts: list[str] = []
+
+    async def slow_for_sim1(modem: str, **kwargs: Any) -> Any:
+        attempts.append(modem)
+        if modem == "sim1":
+            await gate.wait()
+        return await original(modem, **kwargs)
+
+    h.store.claim_next = slow_for_sim1  # type: ignore[method-assign]
+    await h.store.enqueue([request("for sim3", modem="sim3")])  # sim1 takes its turn first
+    await eventually(lambda: attempts == ["sim1"])
+    h.dispatcher.poke()  # every modem looks: sim1's claim in flight covers the one message
+    await asyncio.sleep(0.2)
+    assert attempts == ["sim1"]  # held back, not claiming for nothing
+
+    gate.set()  # sim1 may not send it: its claim ends with the message still waiting
+
+    await eventually(lambda: h.sent_texts("sim3") == ["for sim3"])
+    assert h.all_sent() == ["for sim3"]

@@ -102,6 +102,10 @@ async def test_has_waiting_counts_queued_and_retrying_messages(store: Store) -> 
     seen = [store.has_waiting]
     await store.enqueue([request("m")], now=T0)
     seen.append(store.has_waiting)
+    await store.enqueue([request("n", send_at=T0 + timedelta(hours=1))], now=T0)
+    assert store.waiting == 2  # due or not
+    assert await store.cancel("n") is MessageState.CANCELLED
+    assert store.waiting == 1
     assert await store.claim_next("sim1", now=T0) is not None
     seen.append(store.has_waiting)  # sending
     later = T0 + timedelta(seconds=30)

@@ -246,6 +246,34 @@ async def test_failed_status_report_fails_the_message(store: Store) -> None:
     assert match.event.error == "status report TP-ST 0x41"
 
 
+@pytest.mark.parametrize(("status", "final"), [(0x41, MessageState.FAILED), (0, None)])
+async def test_a_report_before_the_last_tp_mr_settles_the_message_when_that_comes(
+    store: Store, status: int, final: MessageState | None
+) -> None:
+    await store.enqueue([request(id="m", report=True)], now=T0)
+    await store.claim_next("sim1", now=T0)
+    await save_parts(store, "m", [("00AA", 10), ("00BB", 11)])
+    await store.begin_part("m", 1, "sim1")
+    await store.record_part_sent("m", 1, 31, "sim1")
+    early = await store.match_status_report(StatusReport(modem="sim1", reference=31, status=status))
+    assert early is not None
+    assert early.event is None
+
+    await store.begin_part("m", 2, "sim1")
+    event = await store.record_part_sent("m", 2, 32, "sim1")
+
+    assert event is not None
+    if final is None:  # part 1 delivered, part 2 just sent: the message is sent, no more
+        assert event.state is MessageState.SENT
+        assert event.references == (31, 32)
+    else:
+        assert event.state is final
+        assert event.error == f"status report TP-ST {status:#04x}"
+    message = await store.get_message("m")
+    assert message is not None
+    assert message.state is event.state
+
+
 async def test_report_matches_the_latest_part_with_a_reused_reference(store: Store) -> None:
     await store.enqueue([request(id="old"), request(id="new")], now=T0)
     for name, moment in (("old", T0), ("new", T0 + timedelta(hours=1))):
@@ -391,6 +419,8 @@ async def test_claim_with_an_encoder_stores_the_parts_in_the_same_commit(store: 
         (2, "00BB"),
     ]
     assert claimed.state is MessageState.SENDING
+    # Built without reading it back: the same as the stored message, parts included.
+    assert claimed == await store.get_message("m")
 
 
 async def test_claim_with_an_encoder_keeps_the_parts_of_an_earlier_claim(store: Store) -> None:
