@@ -7,14 +7,14 @@
 The daemon runs as a subprocess with ``[smpp]`` on 4 zero-delay simulated modems living in this
 process (bench/gsmgw_node.py); the ESME is a bare asyncio client on gsmgw's own codec. Figures:
 
-- latency: ``submit_sm`` -> ``submit_sm_resp``, one at a time (each answer comes after its
-  commit, an fsync), after ``WARM_UP`` submits: median and 99th percentile. Each submit is sent as soon as the last answer
-  came, while the modems send the messages before it: the daemon is busy all along, so a
-  submit's answer also waits for the Python work of the previous message's send, and the median
-  comes close to the daemon's CPU time per message (``daemon_cpu_ms_per_submit``). Beside them,
-  what the machine allows: ``cpu_steal_pct`` (CPU time the hypervisor gave other guests during
-  the latency run) and the floor under any answer, ``floor_rtt_ms_*`` (a TCP round trip between
-  two processes that do nothing else, after a pause as long as an answer takes) and
+- latency: ``submit_sm`` -> ``submit_sm_resp``, one at a time (each answer comes after its commit,
+  an fsync), after ``WARM_UP`` submits: median and 99th percentile. Each submit is sent as soon as
+  the last answer came, while the modems send the messages before it: the daemon is busy all
+  along, so a submit's answer also waits for the Python work of the previous message's send, and
+  the median comes close to the daemon's CPU time per message (``daemon_cpu_ms_per_submit``).
+  Beside them, what the machine allows: ``cpu_steal_pct`` (CPU time the hypervisor gave other
+  guests during the latency run) and the floor under any answer, ``floor_rtt_ms_*`` (a TCP round
+  trip between two processes that do nothing else, after a pause as long as an answer takes) and
   ``fsync_ms_*`` (a 4 KiB append and its fsync).
 - submits/s with a window of 10 (10 requests always in flight), durable, until the last
   ``submit_sm_resp``; and end to end, until the simulated network accepted every message.
