@@ -162,7 +162,7 @@ def part_sent(
     )
     if cursor.rowcount != 1:
         raise LocalProtocolError(f"{message_id}: part {part_no} is missing or sent already")
-    # Per state: how many parts, and how many of them have no TP-MR yet.
+    # Per state of the parts: how many of them have no TP-MR yet.
     states = tx.conn.execute(
         "SELECT state, sum(reference IS NULL) FROM outbox_part WHERE message = ? GROUP BY state",
         (row["pk"],),
