@@ -23,13 +23,14 @@ from gsmgw.config._file import (
     parse_smpp_users,
     readable_by_others,
 )
-from gsmgw.config._webhook import WEBHOOK_EVENTS, WebhookConfig
+from gsmgw.config._webhook import DEFAULT_RETRY_FOR, WEBHOOK_EVENTS, WebhookConfig
 
 __all__ = [
     "BAUDRATES",
     "DEFAULT_CONTROL",
     "DEFAULT_DATABASE",
     "DEFAULT_PATH",
+    "DEFAULT_RETRY_FOR",
     "ENCODINGS",
     "LANGUAGES",
     "MQTT_PROTOCOLS",

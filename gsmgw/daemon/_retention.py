@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import NoReturn
 
+from gsmgw.config import DEFAULT_RETRY_FOR
 from gsmgw.errors import StoreError
 from gsmgw.models import utc_now
 from gsmgw.store import Purged, Store
@@ -27,7 +28,30 @@ async def run_retention(store: Store, keep_days: Callable[[], int]) -> NoReturn:
     """Purge at start and every ``RETENTION_INTERVAL``; ``keep_days`` reads the current config."""
     while True:
         await purge_once(store, keep_days())
+        await drop_orphans_once(store)
         await asyncio.sleep(RETENTION_INTERVAL)
+
+
+async def drop_orphans_once(store: Store, *, now: datetime | None = None) -> int | None:
+    """Drop events of webhooks no longer configured, once the default ``retry_for`` has passed.
+
+    Whatever ``keep_days`` says: nobody will ever deliver them. Return how many went (None: the
+    pass failed, and the next one tries again).
+    """
+    before = (now or utc_now()) - timedelta(seconds=DEFAULT_RETRY_FOR)
+    try:
+        dropped = await store.drop_orphan_deliveries(before=before)
+    except StoreError as exc:
+        LOGGER.warning("retention: cannot drop events of removed webhooks: %s", exc)
+        return None
+    if dropped:
+        LOGGER.warning(
+            "retention: dropped %d undelivered events of webhooks (or dlr-url callbacks) no"
+            " longer configured, older than %d s",
+            dropped,
+            DEFAULT_RETRY_FOR,
+        )
+    return dropped
 
 
 async def purge_once(store: Store, keep_days: int, *, now: datetime | None = None) -> Purged | None:

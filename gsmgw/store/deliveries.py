@@ -9,7 +9,7 @@ restart, loses nothing and reorders nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 import json
@@ -166,6 +166,23 @@ def postpone(tx: Transaction, pk: int, due_ms: int, error: str) -> None:
     tx.conn.execute(
         "UPDATE delivery SET attempts = attempts + 1, due_at = ?, last_error = ? WHERE pk = ?",
         (due_ms, error, pk),
+    )
+
+
+def drop_orphans(tx: Transaction, consumers: Collection[str], before_ms: int, limit: int) -> int:
+    """Delete up to ``limit`` deliveries stored before ``before_ms`` for none of ``consumers``.
+
+    A webhook taken out of the config (or given another URL), or ``dlr-url`` callbacks with the
+    HTTP API turned off, leave events that no worker delivers; they go once they are as old as
+    the default ``retry_for``, as an undelivered event would. Return how many went.
+    """
+    marks = ", ".join("?" * len(consumers))
+    return int(
+        tx.conn.execute(
+            "DELETE FROM delivery WHERE pk IN (SELECT pk FROM delivery"
+            f" WHERE consumer NOT IN ({marks}) AND created_at < ? LIMIT ?)",
+            (*consumers, before_ms, limit),
+        ).rowcount
     )
 
 

@@ -606,6 +606,22 @@ class Store:
         )
         return Purged(outbound, inbound, released)
 
+    async def drop_orphan_deliveries(self, *, before: datetime) -> int:
+        """Delete the events stored before ``before`` for consumers this store does not serve.
+
+        Webhook and ``dlr-url`` events (``deliveries.drop_orphans``); return how many went. Not
+        durable: a power cut may undo it, and the next pass deletes again.
+        """
+        ctx = self._ctx
+        consumers = [name for name, _ in ctx.webhooks]
+        if ctx.dlr_callbacks:
+            consumers.append(deliveries.DLR_CONSUMER)
+        before_ms = to_ms(before)
+        return await self._repeat(
+            lambda tx: deliveries.drop_orphans(tx, consumers, before_ms, retention.PURGE_BATCH),
+            retention.PURGE_BATCH,
+        )
+
     async def _repeat(self, job: Callable[[Transaction], int], batch: int) -> int:
         """Run ``job`` (not durable) until it does less than ``batch``; return the sum."""
         total = 0

@@ -61,3 +61,32 @@ async def test_a_failed_pass_is_logged_not_raised(
     store = Store(tmp_path / "gsmgw.db")  # never opened: every job fails with StoreError
     assert await _retention.purge_once(store, 30) is None
     assert "retention: cannot delete old messages" in caplog.text
+
+
+async def test_events_of_removed_webhooks_go_once_a_day_old(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, now = tmp_path / "gsmgw.db", utc_now()
+    old, kept = "https://old.example/hook", "https://kept.example/hook"
+    async with Store(path, webhooks=[(old, {"state"}), (kept, {"state"})]) as store:
+        for name, age in (("aged", timedelta(days=2)), ("fresh", timedelta(hours=1))):
+            request = SendRequest(to=("+4917011",), text="hi", id=name)
+            await store.enqueue([request], now=now - age)  # its "queued" event, for each webhook
+        assert await store.delivery_backlog() == {old: (2, None), kept: (2, None)}
+
+    async with Store(path, webhooks=[(kept, {"state"})]) as store:  # the old webhook removed
+        assert await _retention.drop_orphans_once(store, now=now) == 1
+        # The fresh one stays a day, as an undelivered event would (the default retry_for); the
+        # configured webhook keeps both of its own.
+        assert await store.delivery_backlog() == {old: (1, None), kept: (2, None)}
+        assert await _retention.drop_orphans_once(store, now=now + timedelta(days=1)) == 1
+        assert await store.delivery_backlog() == {kept: (2, None)}
+    assert "dropped 1 undelivered events of webhooks" in caplog.text
+
+
+async def test_a_failed_drop_of_removed_webhooks_events_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(tmp_path / "gsmgw.db")  # never opened: every job fails with StoreError
+    assert await _retention.drop_orphans_once(store) is None
+    assert "retention: cannot drop events of removed webhooks" in caplog.text
