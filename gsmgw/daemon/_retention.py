@@ -8,10 +8,10 @@ and tried again at the next hour; nothing depends on it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 import logging
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from gsmgw.config import DEFAULT_RETRY_FOR
 from gsmgw.errors import StoreError
@@ -19,6 +19,8 @@ from gsmgw.models import utc_now
 from gsmgw.store import Purged, Store
 
 LOGGER = logging.getLogger(__package__)
+
+T = TypeVar("T")
 
 #: Seconds between two retention passes (the first runs at start).
 RETENTION_INTERVAL = 3600.0
@@ -39,11 +41,9 @@ async def drop_orphans_once(store: Store, *, now: datetime | None = None) -> int
     pass failed, and the next one tries again).
     """
     before = (now or utc_now()) - timedelta(seconds=DEFAULT_RETRY_FOR)
-    try:
-        dropped = await store.drop_orphan_deliveries(before=before)
-    except StoreError as exc:
-        LOGGER.warning("retention: cannot drop events of removed webhooks: %s", exc)
-        return None
+    dropped = await _step(
+        store.drop_orphan_deliveries(before=before), "cannot drop events of removed webhooks"
+    )
     if dropped:
         LOGGER.warning(
             "retention: dropped %d undelivered events of webhooks (or dlr-url callbacks) no"
@@ -59,10 +59,8 @@ async def purge_once(store: Store, keep_days: int, *, now: datetime | None = Non
     if keep_days <= 0:
         return None
     before = (now or utc_now()) - timedelta(days=keep_days)
-    try:
-        purged = await store.purge(before=before)
-    except StoreError as exc:
-        LOGGER.warning("retention: cannot delete old messages (next pass tries again): %s", exc)
+    purged = await _step(store.purge(before=before), "cannot delete old messages")
+    if purged is None:
         return None
     if purged.outbound or purged.inbound or purged.released_pages:
         LOGGER.info(
@@ -74,3 +72,12 @@ async def purge_once(store: Store, keep_days: int, *, now: datetime | None = Non
             purged.released_pages,
         )
     return purged
+
+
+async def _step(work: Awaitable[T], failure: str) -> T | None:
+    """Await one step of a pass; a store failure is logged, not raised (None)."""
+    try:
+        return await work
+    except StoreError as exc:
+        LOGGER.warning("retention: %s (the next pass tries again): %s", failure, exc)
+        return None
