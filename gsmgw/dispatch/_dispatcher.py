@@ -88,7 +88,7 @@ class Dispatcher:
         #: Idle senders not yet woken for the latest work, in turn order (``_pass_turn``).
         self._turns: list[Sender] = []
         #: Claims made and not yet answered; while they are as many as the messages waiting,
-        #: another claim would find nothing (``_claims_cover_waiting``).
+        #: another claim would find nothing (``_worth_claiming``).
         self._claiming = 0
         #: Senders that did not claim because of those claims: woken when one ends with work left.
         self._held_back: list[Sender] = []
@@ -234,7 +234,7 @@ class Dispatcher:
         if not first and not self._store.has_waiting:
             self._turns = []
             return
-        if self._claims_cover_waiting():
+        if not self._worth_claiming():
             return  # the claims in flight may take all of it; the end of each passes the turn on
         while self._turns:
             sender = self._turns.pop(0)
@@ -346,14 +346,12 @@ class Dispatcher:
     async def _claimed(self, sender: Sender) -> OutgoingMessage | None:
         """Return the result of this modem's claim, started now unless it was made ahead."""
         if sender.claim_ahead is None:
-            if not self._store.has_waiting:
-                # Nothing to take: a claim would only cost a writer job. Work committed later
-                # sets ``work_added``, which wakes this modem (or its turn) again.
-                return None
-            if self._claims_cover_waiting():
-                # Other modems' claims may take everything that waits: this one would find
-                # nothing. If one of them leaves work behind, its end wakes this modem.
-                self._held_back.append(sender)
+            if not self._worth_claiming():
+                # Nothing to take, or other modems' claims may take all that waits: a claim
+                # would only cost a writer job. New work wakes this modem (or its turn) again;
+                # so does the end of a claim in flight that leaves work behind.
+                if self._claiming:
+                    self._held_back.append(sender)
                 return None
             sender.claim_ahead = asyncio.ensure_future(self._claim(sender))
         # Shielded: a claim that commits must reach someone; a cancelled sender's
@@ -376,9 +374,9 @@ class Dispatcher:
             self._claiming -= 1
             self._claim_ended()
 
-    def _claims_cover_waiting(self) -> bool:
-        """Whether the claims in flight are at least as many as the messages waiting."""
-        return self._claiming > 0 and self._claiming >= self._store.waiting
+    def _worth_claiming(self) -> bool:
+        """Whether more messages wait than the claims in flight may take."""
+        return self._store.waiting > self._claiming
 
     def _claim_ended(self) -> None:
         """Wake the senders held back for claims in flight if work is left; go on with the turns.
@@ -387,12 +385,10 @@ class Dispatcher:
         one may not (routes), or that was not due yet for it.
         """
         held, self._held_back = self._held_back, []
-        if not self._store.has_waiting:
-            self._turns = []
-            return
-        for sender in held:
-            sender.wake.set()
-        self._pass_turn()
+        if self._store.has_waiting:
+            for sender in held:
+                sender.wake.set()
+        self._pass_turn()  # with nothing waiting, the turns end
 
     def _encode(self, message: OutgoingMessage) -> list[tuple[str, int]]:
         return encode(message, self._policy)
@@ -401,7 +397,7 @@ class Dispatcher:
         """Whether to claim the next message while this one is sent (limits decide otherwise)."""
         limited = sender.config.per_minute is not None or sender.config.per_day is not None
         idle = sender.claim_ahead is None and sender.handed is None
-        if not self._store.has_waiting or self._claims_cover_waiting():
+        if not self._worth_claiming():
             return False  # nothing (else) to claim ahead: this modem looks again after the send
         # A slow modem gains nothing, and the message would wait here while others idle.
         fast = sender.samples > 0 and sender.send_time <= CLAIM_AHEAD_MAX_SEND_TIME
