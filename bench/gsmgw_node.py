@@ -68,6 +68,12 @@ class Node:
         for pty in self.sims:
             await pty.stop()
 
+    def set_send_delay(self, seconds: float) -> None:
+        """Make every modem answer each ``AT+CMGS`` after ``seconds`` from now on."""
+        self.send_delay = seconds
+        for pty in self.sims:
+            pty.sim.send_delay = seconds
+
     def accepted(self) -> int:
         """Parts the simulated network accepted, over all modems."""
         return sum(len(pty.sim.sent) for pty in self.sims)
