@@ -61,6 +61,21 @@ async def test_one_new_message_costs_one_claim_not_one_per_idle_modem(
     assert claims() == 1
 
 
+async def test_modems_that_look_at_once_claim_one_new_message_once(harness: MakeHarness) -> None:
+    h = await four_idle_modems(harness)
+    claims = count_claims(h.store)
+
+    await h.store.enqueue([request("hello", id="m1")])
+    h.dispatcher.poke()  # every modem looks in the same turn of the loop, before any claim runs
+
+    await eventually(lambda: h.all_sent() == ["hello"])
+    senders = h.dispatcher.senders.values()
+    await eventually(lambda: all(s.state is SenderState.IDLE and h.idle(s.id) for s in senders))
+    # The first modem's claim is in flight from the moment it decided: the others are held
+    # back, not claiming for nothing (it was 4: the claim counted only from its first step).
+    assert claims() == 1
+
+
 async def test_a_busy_modem_woken_by_work_another_took_does_not_claim_after_its_send(
     harness: MakeHarness,
 ) -> None:
