@@ -437,6 +437,28 @@ async def test_claim_with_an_encoder_keeps_the_parts_of_an_earlier_claim(store: 
     assert again.parts == first.parts
 
 
+async def test_a_claim_returns_the_message_as_stored_without_reading_it_back(
+    store: Store,
+) -> None:
+    await store.enqueue([request(id="m")], now=T0)
+    first = await store.claim_next("sim1", encode=two_parts, now=T0)
+    assert first is not None
+    await store.begin_part("m", 1, "sim1", now=T0)
+    await store.record_part_sent("m", 1, 42, "sim1", now=T0)
+    await store.begin_part("m", 2, "sim1", now=T0)
+    await store.mark_retrying("m", next_attempt_at=T0, error="no answer", outcome_unknown=True)
+
+    again = await store.claim_next("sim2", now=T0 + timedelta(seconds=1))
+
+    assert again is not None
+    assert (again.state, again.modem, again.attempts) == (MessageState.SENDING, "sim2", 2)
+    assert again.earlier_outcome_unknown
+    assert again.next_attempt_at is None
+    assert again.concat_ref == first.concat_ref
+    assert [p.reference for p in again.parts] == [42, None]
+    assert again == await store.get_message("m")
+
+
 async def test_claim_with_an_encoder_fails_what_it_cannot_encode(store: Store) -> None:
     await store.enqueue([request("too long", id="bad", priority=1), request(id="ok")], now=T0)
     claimed = await store.claim_next("sim1", encode=two_parts, now=T0)
