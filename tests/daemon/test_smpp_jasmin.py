@@ -18,19 +18,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import secrets
 import socket
 
 import aiohttp
-from aiohttp import web
 import pytest
 
 from gsmgw.models import MessageState
 
-from .conftest import eventually, sim, sim_modem
+from .conftest import eventually, sim
 from .smpp_esme import StartSmpp, start_smpp
+from .smpp_peers import (
+    MODEM_NUMBER,
+    SENDER,
+    App,
+    client_bound,
+    free_port,
+    receive_mo,
+    serve_app,
+    start_gateway,
+)
 
 __all__ = ["start_smpp"]
 
@@ -42,12 +51,6 @@ SERVICES = {"RabbitMQ": 5672, "Redis": 6379}
 #: Jasmin's Redis database: DLR lookups and its router's state, apart from anything else's.
 REDIS_DB = 7
 START_LIMIT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _missing_service() -> str | None:
@@ -75,36 +78,11 @@ def amqp_spec() -> Path:
     return found[0]
 
 
-@dataclass
-class App:
-    """What Jasmin called: its dlr-url and its HTTP client connector (MO)."""
-
-    port: int
-    dlrs: list[dict[str, str]] = field(default_factory=list)
-    mo: list[dict[str, str]] = field(default_factory=list)
-
-
 @pytest.fixture
 async def app() -> AsyncIterator[App]:
-    found = App(free_port())
-
-    async def dlr(request: web.Request) -> web.Response:
-        found.dlrs.append(dict(request.query))
-        return web.Response(text="ACK/Jasmin")
-
-    async def mo(request: web.Request) -> web.Response:
-        found.mo.append(dict(request.query))
-        return web.Response(text="ACK/Jasmin")  # else Jasmin delivers it again
-
-    server = web.Application()
-    server.add_routes([web.get("/dlr", dlr), web.get("/mo", mo)])
-    runner = web.AppRunner(server, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", found.port).start()
-    try:
+    # "ACK/Jasmin" acknowledges a call: Jasmin calls again after any other answer.
+    async with serve_app(dlr_answer="ACK/Jasmin", mo_answer="ACK/Jasmin") as found:
         yield found
-    finally:
-        await runner.cleanup()
 
 
 @dataclass(frozen=True)
@@ -281,12 +259,10 @@ async def configure(jasmin: Jasmin, gsmgw_port: int, app: App) -> Setup:
 async def test_jasmin_sends_gets_its_dlr_and_receives_mo(
     start_smpp: StartSmpp, tmp_path: Path, app: App
 ) -> None:
-    running, port = await start_smpp(modems=sim_modem("s1", "number = '+4915112345678'"))
-    server = running.daemon.smpp
-    assert server is not None
+    running, port = await start_gateway(start_smpp)
     async with jasmind(tmp_path / "jasmin") as jasmin, aiohttp.ClientSession() as session:
         setup = await configure(jasmin, port, app)
-        await eventually(lambda: any(s.bound for s in server.sessions), limit=20)
+        await client_bound(running)
         query = {
             "username": setup.username,
             "password": setup.password,
@@ -312,13 +288,9 @@ async def test_jasmin_sends_gets_its_dlr_and_receives_mo(
         messages = await running.daemon.store.view_messages()
         assert [m.state for m in messages] == [MessageState.DELIVERED]
 
-        sim("s1").sim.inject_sms("+491705555555", "Reply to Jasmin")
-        await eventually(lambda: bool(app.mo), limit=20)
-        assert app.mo[0]["content"] == "Reply to Jasmin"
+        mo = await receive_mo(running, app, "Reply to Jasmin")
+        assert mo["content"] == "Reply to Jasmin"
         # As SMPP carries them (TON 1, international, without "+"): Jasmin passes them on so.
-        assert (app.mo[0]["from"], app.mo[0]["to"]) == ("491705555555", "4915112345678")
-        assert app.mo[0]["origin-connector"] == setup.connector
-        async with asyncio.timeout(10):
-            while await running.daemon.store.smpp_pending_counts():  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+        assert (mo["from"], mo["to"]) == (SENDER[1:], MODEM_NUMBER[1:])
+        assert mo["origin-connector"] == setup.connector
     assert await running.stop() == 0

@@ -12,20 +12,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 import shutil
-import socket
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 import pytest
 
 from gsmgw.models import MessageState
 
-from .conftest import eventually, sim, sim_modem
+from .conftest import eventually, sim
 from .smpp_esme import StartSmpp, start_smpp
+from .smpp_peers import (
+    MODEM_NUMBER,
+    SENDER,
+    App,
+    client_bound,
+    free_port,
+    receive_mo,
+    serve_app,
+    start_gateway,
+)
 
 __all__ = ["start_smpp"]
 
@@ -36,42 +43,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class App:
-    """What Kannel called: its dlr-url and its sms-service get-url."""
-
-    port: int
-    dlrs: list[dict[str, str]] = field(default_factory=list)
-    mo: list[dict[str, str]] = field(default_factory=list)
-
-
 @pytest.fixture
 async def app() -> AsyncIterator[App]:
-    found = App(free_port())
-
-    async def dlr(request: web.Request) -> web.Response:
-        found.dlrs.append(dict(request.query))
-        return web.Response(text="ok")
-
-    async def mo(request: web.Request) -> web.Response:
-        found.mo.append(dict(request.query))
-        return web.Response(text="")  # an empty answer: smsbox sends no reply SMS
-
-    server = web.Application()
-    server.add_routes([web.get("/dlr", dlr), web.get("/mo", mo)])
-    runner = web.AppRunner(server, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", found.port).start()
-    try:
+    # An empty answer to an MO SMS: smsbox sends no reply SMS.
+    async with serve_app(dlr_answer="ok", mo_answer="") as found:
         yield found
-    finally:
-        await runner.cleanup()
 
 
 def kannel_config(tmp_path: Path, smpp_port: int, app: App) -> tuple[Path, int, int]:
@@ -182,12 +158,10 @@ async def sendsms(session: aiohttp.ClientSession, port: int, **params: str) -> t
 async def test_kannel_sends_gets_its_dlr_and_receives_mo(
     start_smpp: StartSmpp, tmp_path: Path, app: App
 ) -> None:
-    running, port = await start_smpp(modems=sim_modem("s1", "number = '+4915112345678'"))
-    server = running.daemon.smpp
-    assert server is not None
+    running, port = await start_gateway(start_smpp)
     config, boxes, sendsms_port = kannel_config(tmp_path, port, app)
     async with kannel(config, boxes), aiohttp.ClientSession() as session:
-        await eventually(lambda: any(s.bound for s in server.sessions), limit=20)
+        await client_bound(running)
         dlr_url = f"http://127.0.0.1:{app.port}/dlr?type=%d&to=%p&answer=%A"
         status, body = await sendsms(
             session,
@@ -206,12 +180,6 @@ async def test_kannel_sends_gets_its_dlr_and_receives_mo(
         messages = await running.daemon.store.view_messages()
         assert [m.state for m in messages] == [MessageState.DELIVERED]
 
-        sim("s1").sim.inject_sms("+491705555555", "Reply to Kannel")
-        await eventually(lambda: bool(app.mo), limit=20)
-        assert app.mo[0]["text"] == "Reply to Kannel"
-        assert app.mo[0]["from"] == "+491705555555"
-        assert app.mo[0]["to"] == "+4915112345678"
-        async with asyncio.timeout(10):
-            while await running.daemon.store.smpp_pending_counts():  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+        mo = await receive_mo(running, app, "Reply to Kannel")
+        assert (mo["text"], mo["from"], mo["to"]) == ("Reply to Kannel", SENDER, MODEM_NUMBER)
     assert await running.stop() == 0
