@@ -19,7 +19,7 @@ from tests.run_daemon import answering, start_run as start
 
 from .conftest import SimModemFactory, eventually
 from .smpp_esme import USERS, Esme
-from .test_smpp_kannel import free_port
+from .smpp_peers import free_port
 
 
 def config(tmp_path: Path, smpp_port: int) -> Path:
