@@ -368,7 +368,7 @@ class Dispatcher:
 
         Counted here, not in the task's first step: another modem deciding before that step
         would see no claim in flight and claim too, for the same single message (issue 17's
-        traces: a quarter of all claims found nothing). The done callback uncounts it even when
+        traces: a fifth of all claims found nothing). The done callback uncounts it even when
         the task is cancelled before its first step.
         """
         self._claiming += 1
