@@ -51,6 +51,9 @@ SERVICES = {"RabbitMQ": 5672, "Redis": 6379}
 #: Jasmin's Redis database: DLR lookups and its router's state, apart from anything else's.
 REDIS_DB = 7
 START_LIMIT = 30.0
+#: Jasmin's listeners, each moved to a free loopback port. Its own SMPP server is not used but
+#: stays on: jcli does not start without it.
+LISTENERS = ("smpp-server", "smpp-server-pb", "client-management", "router", "http-api", "jcli")
 
 
 def _missing_service() -> str | None:
@@ -93,24 +96,16 @@ class Jasmin:
 
 def jasmin_config(folder: Path) -> tuple[Path, Jasmin]:
     """Write jasmin.cfg (every listener on a free loopback port) under ``folder``."""
-    ports = {name: free_port() for name in ("smpp", "smpp-pb", "cm", "router", "http", "jcli")}
-    listeners = {
-        "smpp-server": "smpp",
-        "smpp-server-pb": "smpp-pb",
-        "client-management": "cm",
-        "router": "router",
-        "http-api": "http",
-        "jcli": "jcli",
-    }
+    ports = {section: free_port() for section in LISTENERS}
     text = "".join(
-        f"[{section}]\nbind = 127.0.0.1\nport = {ports[name]}\n"
+        f"[{section}]\nbind = 127.0.0.1\nport = {port}\n"
         + ("authentication = False\n" if section == "jcli" else "")
-        for section, name in listeners.items()
+        for section, port in ports.items()
     )
     text += f"[amqp-broker]\nspec = {amqp_spec()}\n[redis-client]\ndbid = {REDIS_DB}\n"
     path = folder / "jasmin.cfg"
     path.write_text(text, encoding="utf-8")
-    return path, Jasmin(jcli=ports["jcli"], http=ports["http"])
+    return path, Jasmin(jcli=ports["jcli"], http=ports["http-api"])
 
 
 @contextlib.asynccontextmanager
