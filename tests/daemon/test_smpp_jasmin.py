@@ -1,6 +1,7 @@
 """A real Jasmin against gsmgw's SMPP server: gsmgw as Jasmin's SMSC (SPEC.md "SMPP server").
 
-Jasmin 0.11.0 from PyPI, in ``.venv-jasmin`` (``./dev test`` makes it), with its config in a
+Jasmin 0.11.0 from PyPI, in ``.venv-jasmin`` (``./dev test`` makes it from the versions pinned in
+``jasmin-requirements.txt``), with its config in a
 temporary folder (every port a free one) against the machine's RabbitMQ and Redis on their
 default ports; without them, or without the venv, the test is skipped. Through ``jcli`` the test
 adds the SMPP client connector README.md shows (``smppccm``, transceiver, to gsmgw), a default
