@@ -172,6 +172,13 @@ async def latency(esme: Esme, samples: int) -> list[float]:
     return times
 
 
+async def latency_and_cpu(esme: Esme, pid: int, samples: int) -> tuple[list[float], float]:
+    """Return ``latency``'s times and the daemon's CPU milliseconds per submit meanwhile."""
+    cpu = cpu_seconds(pid)
+    times = await latency(esme, samples)
+    return times, (cpu_seconds(pid) - cpu) * 1000 / samples
+
+
 def cpu_times() -> tuple[int, int]:
     """Return (steal, total) jiffies of all CPUs (/proc/stat)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -324,13 +331,10 @@ async def main(quick: bool) -> dict[str, float | None]:
             samples = 200 if quick else LATENCY_SAMPLES
             await latency(esme, WARM_UP)
             assert node.process is not None
-            cpu, (steal, total) = cpu_seconds(node.process.pid), cpu_times()
-            times = await latency(esme, samples)
-            daemon_cpu = (cpu_seconds(node.process.pid) - cpu) * 1000 / samples
+            steal, total = cpu_times()
+            times, daemon_cpu = await latency_and_cpu(esme, node.process.pid, samples)
             node.set_send_delay(NETWORK_SEND_DELAY)
-            cpu = cpu_seconds(node.process.pid)
-            paced = await latency(esme, samples)
-            paced_cpu = (cpu_seconds(node.process.pid) - cpu) * 1000 / samples
+            paced, paced_cpu = await latency_and_cpu(esme, node.process.pid, samples)
             steal_after, total_after = cpu_times()
             node.set_send_delay(0.0)
             # The backlog of the network-pace run leaves before the window run counts messages.

@@ -402,10 +402,10 @@ class Dispatcher:
 
     def _may_claim_ahead(self, sender: Sender) -> bool:
         """Whether to claim the next message while this one is sent (limits decide otherwise)."""
-        limited = sender.config.per_minute is not None or sender.config.per_day is not None
-        idle = sender.claim_ahead is None and sender.handed is None
         if not self._worth_claiming():
             return False  # nothing (else) to claim ahead: this modem looks again after the send
+        limited = sender.config.per_minute is not None or sender.config.per_day is not None
+        idle = sender.claim_ahead is None and sender.handed is None
         # A slow modem gains nothing, and the message would wait here while others idle.
         fast = sender.samples > 0 and sender.send_time <= CLAIM_AHEAD_MAX_SEND_TIME
         return idle and fast and not limited and not self._stopping

@@ -437,9 +437,7 @@ async def test_claim_with_an_encoder_keeps_the_parts_of_an_earlier_claim(store: 
     assert again.parts == first.parts
 
 
-async def test_a_claim_returns_the_message_as_stored_without_reading_it_back(
-    store: Store,
-) -> None:
+async def test_a_repeated_claim_returns_the_message_as_stored(store: Store) -> None:
     await store.enqueue([request(id="m")], now=T0)
     first = await store.claim_next("sim1", encode=two_parts, now=T0)
     assert first is not None
