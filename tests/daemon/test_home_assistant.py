@@ -30,6 +30,7 @@ import aiohttp
 import pytest
 
 from gsmgw.demo import Mosquitto
+from tests.processes import stop_process
 
 from .conftest import StartDaemon, config_text, eventually, sim, sim_modem
 
@@ -205,14 +206,7 @@ async def home_assistant(
             await wait_for(lambda: "MQTT client initialized" in ha.log.read_text(), 60)
             yield ha
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                async with asyncio.timeout(30):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_process(process, 30)
 
 
 async def wait_for(check: object, limit: float) -> None:

@@ -15,6 +15,7 @@ import pytest
 from gsmgw.bridges.http import _alertmanager
 from gsmgw.bridges.http._alertmanager import Notification, notification_text
 from gsmgw.sms import EncodingMode, count_parts
+from tests.processes import stop_process
 
 from .conftest import eventually, sim
 from .test_http import (
@@ -207,12 +208,7 @@ async def alertmanager(api: Api, tmp_path: Path) -> AsyncIterator[str]:
                 await asyncio.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_process(process, 5)
 
 
 async def test_a_real_alertmanager_fires_and_resolves_through_gsmgw(

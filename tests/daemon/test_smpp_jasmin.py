@@ -28,6 +28,7 @@ import aiohttp
 import pytest
 
 from gsmgw.models import MessageState
+from tests.processes import stop_process
 
 from .conftest import eventually, sim
 from .smpp_esme import StartSmpp, start_smpp
@@ -130,14 +131,7 @@ async def jasmind(folder: Path) -> AsyncIterator[Jasmin]:
     try:
         yield jasmin
     finally:
-        if process.returncode is None:
-            process.terminate()
-        try:
-            async with asyncio.timeout(10):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_process(process, 10)
 
 
 class Jcli:

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from gsmgw.models import MessageState
+from tests.processes import stop_process
 
 from .conftest import eventually, sim
 from .smpp_esme import StartSmpp, start_smpp
@@ -131,16 +132,8 @@ async def kannel(config: Path, boxes: int) -> AsyncIterator[None]:
             )
         yield
     finally:
-        for process in reversed(processes):
-            if process.returncode is None:
-                process.terminate()
-        for process in reversed(processes):
-            try:
-                async with asyncio.timeout(5):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        for process in reversed(processes):  # smsbox first: it speaks to bearerbox as it ends
+            await stop_process(process, 5)
 
 
 async def sendsms(session: aiohttp.ClientSession, port: int, **params: str) -> tuple[int, str]:
